@@ -1,0 +1,121 @@
+package externalsecret
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	esv1 "github.com/secretbridge/secretbridge/api/v1"
+)
+
+// storeIndex indexes ExternalSecrets by the stores they read from
+// ("SecretStore/name" or "ClusterSecretStore/name").
+const storeIndex = "secretbridge.storeRefs"
+
+// Reconcile syncs one ExternalSecret: it skips objects of another controller
+// class, decides whether a refresh is due, syncs, and reports.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	var es esv1.ExternalSecret
+	if err := r.Client.Get(ctx, req.NamespacedName, &es); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if !es.DeletionTimestamp.IsZero() {
+		return reconcile.Result{}, nil // owned Secrets go with the garbage collector
+	}
+	if ref, err := storeRef(&es, nil); err == nil {
+		if _, err := r.resolveStore(ctx, &es, ref); errors.Is(err, errOtherClass) {
+			return reconcile.Result{}, nil
+		}
+	}
+	live, err := r.getTarget(ctx, &es)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	decision, err := decideRefresh(&es, inspectTarget(&es, live), r.now())
+	if err != nil {
+		return r.report(ctx, &es, syncOutcome{err: stall(esv1.ReasonSecretSyncedError, err)})
+	}
+	if !decision.sync {
+		return reconcile.Result{RequeueAfter: decision.after, Priority: ptr.To(priorityRefresh)}, nil
+	}
+	ctrl.LoggerFrom(ctx).V(1).Info("Syncing", "why", decision.why)
+	return r.report(ctx, &es, r.sync(ctx, &es, live))
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// SetupWithManager registers the controller: it watches ExternalSecrets
+// (spec, label and annotation changes; not status), the managed Secrets they
+// own (so a deleted or edited Secret is repaired at once), and both store
+// kinds (so a store that changes or turns Ready re-queues its users at once).
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &esv1.ExternalSecret{}, storeIndex, storeKeys); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&esv1.ExternalSecret{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&corev1.Secret{}).
+		Watches(&esv1.SecretStore{}, handler.EnqueueRequestsFromMapFunc(r.usersOf)).
+		Watches(&esv1.ClusterSecretStore{}, handler.EnqueueRequestsFromMapFunc(r.usersOf)).
+		WithOptions(controllerOptions(concurrency)).
+		Named("externalsecret").
+		Complete(r)
+}
+
+// storeKeys lists the stores an ExternalSecret reads from, for storeIndex.
+func storeKeys(obj client.Object) []string {
+	es := obj.(*esv1.ExternalSecret)
+	var keys []string
+	add := func(ref *esv1.SecretStoreRef) {
+		if ref != nil && ref.Name != "" {
+			keys = append(keys, string(ref.KindOrDefault())+"/"+ref.Name)
+		}
+	}
+	add(es.Spec.SecretStoreRef)
+	for _, d := range es.Spec.Data {
+		if d.SourceRef != nil {
+			add(d.SourceRef.SecretStoreRef)
+		}
+	}
+	for _, d := range es.Spec.DataFrom {
+		if d.SourceRef != nil {
+			add(d.SourceRef.SecretStoreRef)
+		}
+	}
+	return keys
+}
+
+// usersOf maps a store to the ExternalSecrets that read from it.
+func (r *Reconciler) usersOf(ctx context.Context, obj client.Object) []reconcile.Request {
+	kind := string(esv1.SecretStoreKindSecretStore)
+	opts := []client.ListOption{client.InNamespace(obj.GetNamespace())}
+	if _, ok := obj.(*esv1.ClusterSecretStore); ok {
+		kind = string(esv1.SecretStoreKindClusterSecretStore)
+		opts = nil
+	}
+	var list esv1.ExternalSecretList
+	if err := r.Client.List(ctx, &list, append(opts, client.MatchingFields{storeIndex: kind + "/" + obj.GetName()})...); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing the ExternalSecrets of a store", kind, obj.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, len(list.Items))
+	for i := range list.Items {
+		reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
+	}
+	return reqs
+}

@@ -1,0 +1,127 @@
+package externalsecret
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	esv1 "github.com/secretbridge/secretbridge/api/v1"
+)
+
+// targetState is what the reconcile observed of the target Secret.
+type targetState struct {
+	// exists is true when the Secret is there.
+	exists bool
+	// intact is true when the Secret carries the managed label and its data
+	// still hashes to the data-hash annotation (nobody tampered with it).
+	intact bool
+}
+
+// refreshDecision says whether to sync now and, if not, when to look again.
+type refreshDecision struct {
+	// sync is true when the reconcile must fetch and write now.
+	sync bool
+	// why explains the decision, for the debug log.
+	why string
+	// after is when to look again if sync is false; zero means only on a change.
+	after time.Duration
+}
+
+// decideRefresh applies refreshPolicy, refreshInterval and syncWindows. A
+// refresh is skipped only while the policy allows it AND the target Secret is
+// still there and untouched, so a deleted or tampered Secret is repaired at once.
+func decideRefresh(es *esv1.ExternalSecret, target targetState, now time.Time) (refreshDecision, error) {
+	switch {
+	case es.Status.RefreshTime.IsZero():
+		return refreshDecision{sync: true, why: "first sync"}, nil
+	case es.Status.SyncedResourceVersion != syncedResourceVersion(es):
+		return refreshDecision{sync: true, why: "spec, labels or annotations changed"}, nil
+	case !target.exists && writesSecret(es):
+		return refreshDecision{sync: true, why: "target Secret missing"}, nil
+	case !target.intact && writesSecret(es):
+		return refreshDecision{sync: true, why: "target Secret modified outside secretbridge"}, nil
+	}
+	interval := es.Spec.RefreshIntervalOrDefault()
+	policy := es.Spec.RefreshPolicyOrDefault()
+	if policy == esv1.RefreshPolicyCreatedOnce || policy == esv1.RefreshPolicyOnChange || interval <= 0 {
+		return refreshDecision{why: "refresh policy " + string(policy) + " waits for a change"}, nil
+	}
+	due := es.Status.RefreshTime.Add(interval)
+	if now.Before(due) {
+		return refreshDecision{why: "refresh interval not elapsed", after: due.Sub(now) + jitter(interval)}, nil
+	}
+	open, next, err := windowOpen(es.Spec.SyncWindows, now)
+	if err != nil {
+		return refreshDecision{}, err
+	}
+	if !open {
+		return refreshDecision{why: "outside the sync windows", after: next.Sub(now) + jitter(interval)}, nil
+	}
+	return refreshDecision{sync: true, why: "refresh interval elapsed"}, nil
+}
+
+// writesSecret reports whether the ExternalSecret maintains a Secret whose
+// state matters (creationPolicy None writes nothing).
+func writesSecret(es *esv1.ExternalSecret) bool {
+	return es.Spec.TargetOrDefault().CreationPolicyOrDefault() != esv1.CreatePolicyNone
+}
+
+// jitter spreads periodic refreshes of objects created together: up to 5% of
+// the interval, at most one minute.
+func jitter(interval time.Duration) time.Duration {
+	limit := min(interval/20, time.Minute)
+	if limit <= 0 {
+		return 0
+	}
+	return rand.N(limit)
+}
+
+// syncedResourceVersion identifies the object state a sync was made from:
+// the generation and a hash of labels and annotations, so that any metadata
+// change (such as the force-sync annotation) forces a refresh.
+func syncedResourceVersion(es *esv1.ExternalSecret) string {
+	raw, _ := json.Marshal([]map[string]string{es.Labels, es.Annotations})
+	sum := sha256.Sum256(raw)
+	return fmt.Sprintf("%d-%s", es.Generation, hex.EncodeToString(sum[:8]))
+}
+
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// windowOpen reports whether periodic refreshes may run at now under the sync
+// windows, and if not, when they next may. Windows are evaluated in UTC.
+func windowOpen(w *esv1.SyncWindows, now time.Time) (bool, time.Time, error) {
+	if w == nil || len(w.Windows) == 0 {
+		return true, now, nil
+	}
+	now = now.UTC()
+	var inside bool
+	var nextChange time.Time
+	for i, win := range w.Windows {
+		sched, err := cronParser.Parse(win.Schedule)
+		if err != nil {
+			return false, now, fmt.Errorf("spec.syncWindows.windows[%d].schedule %q: %w", i, win.Schedule, err)
+		}
+		d := win.Duration.Duration
+		// The window is active if its last start lies within d before now.
+		start := sched.Next(now.Add(-d))
+		active := d > 0 && !start.After(now)
+		var change time.Time
+		if active {
+			inside, change = true, start.Add(d)
+		} else {
+			change = sched.Next(now)
+		}
+		if nextChange.IsZero() || change.Before(nextChange) {
+			nextChange = change
+		}
+	}
+	if w.Kind == esv1.SyncWindowDeny {
+		return !inside, nextChange, nil
+	}
+	return inside, nextChange, nil
+}

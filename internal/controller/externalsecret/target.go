@@ -32,7 +32,7 @@ func ownedKeys(s *corev1.Secret, path ...string) map[string]bool {
 			continue
 		}
 		var fields map[string]any
-		if json.Unmarshal(mf.FieldsV1.Raw, &fields) != nil {
+		if json.Unmarshal(mf.FieldsV1.GetRawBytes(), &fields) != nil {
 			continue
 		}
 		for _, p := range path {

@@ -97,10 +97,8 @@ func Start(ctx context.Context) (_ *Env, err error) {
 		return nil, err
 	}
 	bin := filepath.Join(root, "bin")
-	for _, name := range required {
-		if _, err := os.Stat(filepath.Join(bin, name)); err != nil {
-			return nil, fmt.Errorf("%s is missing: run `make tools` in %s (or `hack/build-tools.sh %s`); a cold build takes 10-15 minutes", filepath.Join(bin, name), root, name)
-		}
+	if err := checkBinaries(root); err != nil {
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "secretbridge-testenv-")
 	if err != nil {
@@ -141,6 +139,17 @@ func Start(ctx context.Context) (_ *Env, err error) {
 	}
 	e.StartupTime = time.Since(began)
 	return e, nil
+}
+
+// checkBinaries fails with the command that builds the first missing server binary.
+func checkBinaries(root string) error {
+	for _, name := range required {
+		path := filepath.Join(root, "bin", name)
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("%s is missing: run `make tools` in %s (or `hack/build-tools.sh %s`); a cold build takes 10-35 minutes", path, root, name)
+		}
+	}
+	return nil
 }
 
 // startKube starts etcd and kube-apiserver with envtest and installs our CRDs.

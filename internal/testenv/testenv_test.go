@@ -155,3 +155,15 @@ func TestServersAreTrackedChildren(t *testing.T) {
 		t.Errorf("kubeconfig: %v", err)
 	}
 }
+
+// A checkout without the server binaries fails with the command that builds them.
+func TestMissingBinaryNamesTheBuildCommand(t *testing.T) {
+	root := t.TempDir()
+	err := checkBinaries(root)
+	if err == nil || !strings.Contains(err.Error(), "make tools") || !strings.Contains(err.Error(), root+"/bin/etcd") {
+		t.Fatalf("got %v, want an error naming %s/bin/etcd and `make tools`", err, root)
+	}
+	if err := checkBinaries(Get(t).RepoRoot); err != nil {
+		t.Fatalf("the repository's own bin/: %v", err)
+	}
+}

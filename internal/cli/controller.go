@@ -11,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/secretbridge/secretbridge/internal/controller"
 	"github.com/secretbridge/secretbridge/internal/manager"
 )
 
@@ -41,7 +42,7 @@ func newControllerCommand() *cobra.Command {
 				return err
 			}
 			ctx := ctrl.LoggerInto(ctrl.SetupSignalHandler(), logger)
-			return manager.Run(ctx, cfg, opts)
+			return manager.Run(ctx, cfg, opts, controller.Setup)
 		},
 	}
 	f := cmd.Flags()

@@ -10,12 +10,15 @@ import (
 	"net/http"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -77,8 +80,14 @@ func New(cfg *rest.Config, opts Options, setups ...Setup) (ctrl.Manager, error) 
 		Controller:                    config.Controller{MaxConcurrentReconciles: opts.Concurrent},
 		GracefulShutdownTimeout:       ptr(30 * time.Second),
 	}
+	// Only Secrets that secretbridge manages are cached (in full); any other
+	// Secret is read uncached when needed, so memory does not grow with the
+	// cluster's Secrets.
+	mopts.Cache = cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{esv1.LabelManaged: esv1.LabelManagedValue})},
+	}}
 	if opts.Namespace != "" {
-		mopts.Cache = cache.Options{DefaultNamespaces: map[string]cache.Config{opts.Namespace: {}}}
+		mopts.Cache.DefaultNamespaces = map[string]cache.Config{opts.Namespace: {}}
 	}
 	mgr, err := ctrl.NewManager(cfg, mopts)
 	if err != nil {

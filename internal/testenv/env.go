@@ -47,6 +47,7 @@ type Env struct {
 	StartupTime time.Duration
 
 	dir    string
+	onStop []func()
 	kube   *envtest.Environment
 	procs  []*exec.Cmd
 	reaper *reaper
@@ -233,8 +234,19 @@ func (e *Env) track(cmd *exec.Cmd) {
 // ("vault", "kube-controller-manager").
 func (e *Env) LogPath(name string) string { return filepath.Join(e.dir, name+".log") }
 
+// OnStop registers f to run when the environment stops, before any server
+// stops (for example to stop a controller manager started by the tests).
+func (e *Env) OnStop(f func()) {
+	trackMu.Lock()
+	defer trackMu.Unlock()
+	e.onStop = append(e.onStop, f)
+}
+
 // Stop stops every server and removes the environment's files.
 func (e *Env) Stop() {
+	for i := len(e.onStop) - 1; i >= 0; i-- {
+		e.onStop[i]()
+	}
 	for i := len(e.procs) - 1; i >= 0; i-- {
 		stopProcess(e.procs[i])
 	}

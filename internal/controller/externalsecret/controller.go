@@ -31,24 +31,31 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if !es.DeletionTimestamp.IsZero() {
 		return reconcile.Result{}, nil // owned Secrets go with the garbage collector
 	}
+	// The primary store decides the controller class; its generation is
+	// part of what a sync is made from.
+	var storeGeneration int64
 	if ref, err := storeRef(&es, nil); err == nil {
-		if _, err := r.resolveStore(ctx, &es, ref); errors.Is(err, errOtherClass) {
+		store, err := r.resolveStore(ctx, &es, ref)
+		if errors.Is(err, errOtherClass) {
 			return reconcile.Result{}, nil
+		}
+		if store != nil {
+			storeGeneration = store.GetGeneration()
 		}
 	}
 	live, err := r.getTarget(ctx, &es)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	decision, err := decideRefresh(&es, inspectTarget(&es, live), r.now())
+	decision, err := decideRefresh(&es, inspectTarget(&es, live), storeGeneration, r.now())
 	if err != nil {
-		return r.report(ctx, &es, syncOutcome{err: stall(esv1.ReasonSecretSyncedError, err)})
+		return r.report(ctx, &es, syncOutcome{err: stall(esv1.ReasonSecretSyncedError, err)}, storeGeneration)
 	}
 	if !decision.sync {
 		return reconcile.Result{RequeueAfter: decision.after, Priority: ptr.To(priorityRefresh)}, nil
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("Syncing", "why", decision.why)
-	return r.report(ctx, &es, r.sync(ctx, &es, live))
+	return r.report(ctx, &es, r.sync(ctx, &es, live), storeGeneration)
 }
 
 func (r *Reconciler) now() time.Time {

@@ -31,6 +31,9 @@ type Reconciler struct {
 	// APIReader reads uncached: Secrets that are not (yet) managed,
 	// templateFrom sources, namespaces.
 	APIReader ctrl.Reader
+	// ProviderKube is an uncached client handed to providers, which read
+	// credential Secrets and request ServiceAccount tokens with it.
+	ProviderKube ctrl.Client
 	// Recorder emits Events on condition transitions.
 	Recorder events.EventRecorder
 	// Clients builds and caches provider clients.
@@ -83,7 +86,7 @@ func (r *Reconciler) clientFor(es *esv1.ExternalSecret) clientFor {
 		if store.StoreKind() == string(esv1.SecretStoreKindClusterSecretStore) {
 			namespace = es.Namespace
 		}
-		c, err := r.Clients.Get(ctx, store, r.Client, namespace)
+		c, err := r.Clients.Get(ctx, store, r.ProviderKube, namespace)
 		if err != nil {
 			return nil, fmt.Errorf("%s %q: %w", store.StoreKind(), store.GetName(), err)
 		}

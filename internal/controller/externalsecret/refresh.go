@@ -35,12 +35,12 @@ type refreshDecision struct {
 // decideRefresh applies refreshPolicy, refreshInterval and syncWindows. A
 // refresh is skipped only while the policy allows it AND the target Secret is
 // still there and untouched, so a deleted or tampered Secret is repaired at once.
-func decideRefresh(es *esv1.ExternalSecret, target targetState, now time.Time) (refreshDecision, error) {
+func decideRefresh(es *esv1.ExternalSecret, target targetState, storeGeneration int64, now time.Time) (refreshDecision, error) {
 	switch {
 	case es.Status.RefreshTime.IsZero():
 		return refreshDecision{sync: true, why: "first sync"}, nil
-	case es.Status.SyncedResourceVersion != syncedResourceVersion(es):
-		return refreshDecision{sync: true, why: "spec, labels or annotations changed"}, nil
+	case es.Status.SyncedResourceVersion != syncedResourceVersion(es, storeGeneration):
+		return refreshDecision{sync: true, why: "spec, labels, annotations or store changed"}, nil
 	case !target.exists && writesSecret(es):
 		return refreshDecision{sync: true, why: "target Secret missing"}, nil
 	case !target.intact && writesSecret(es):
@@ -82,10 +82,11 @@ func jitter(interval time.Duration) time.Duration {
 }
 
 // syncedResourceVersion identifies the object state a sync was made from:
-// the generation and a hash of labels and annotations, so that any metadata
-// change (such as the force-sync annotation) forces a refresh.
-func syncedResourceVersion(es *esv1.ExternalSecret) string {
-	raw, _ := json.Marshal([]map[string]string{es.Labels, es.Annotations})
+// the generation and a hash of labels, annotations and the store's
+// generation, so that any metadata change (such as the force-sync
+// annotation) or a change of the store forces a refresh.
+func syncedResourceVersion(es *esv1.ExternalSecret, storeGeneration int64) string {
+	raw, _ := json.Marshal([]any{es.Labels, es.Annotations, storeGeneration})
 	sum := sha256.Sum256(raw)
 	return fmt.Sprintf("%d-%s", es.Generation, hex.EncodeToString(sum[:8]))
 }

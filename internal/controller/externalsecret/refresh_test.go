@@ -18,7 +18,7 @@ func TestDecideRefresh(t *testing.T) {
 		if mutate != nil {
 			mutate(es)
 		}
-		es.Status.SyncedResourceVersion = syncedResourceVersion(es)
+		es.Status.SyncedResourceVersion = syncedResourceVersion(es, 1)
 		return es
 	}
 	ok := targetState{exists: true, intact: true}
@@ -28,6 +28,7 @@ func TestDecideRefresh(t *testing.T) {
 		target    targetState
 		wantSync  bool
 		wantAfter time.Duration // lower bound; 0 = never
+		storeGen  int64
 	}{
 		{name: "never synced", es: &esv1.ExternalSecret{}, wantSync: true},
 		{name: "in sync, interval not elapsed", es: synced(nil), target: ok, wantAfter: 50 * time.Minute},
@@ -44,6 +45,7 @@ func TestDecideRefresh(t *testing.T) {
 			es.Generation++
 			return es
 		}(), target: ok, wantSync: true},
+		{name: "store changed", es: synced(nil), target: ok, wantSync: true, storeGen: 2},
 		{name: "target Secret deleted", es: synced(nil), target: targetState{}, wantSync: true},
 		{name: "target Secret tampered", es: synced(nil), target: targetState{exists: true}, wantSync: true},
 		{name: "creationPolicy None ignores the missing Secret", es: synced(func(es *esv1.ExternalSecret) {
@@ -89,7 +91,7 @@ func TestDecideRefresh(t *testing.T) {
 		}), target: targetState{}, wantSync: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := decideRefresh(tc.es, tc.target, now)
+			d, err := decideRefresh(tc.es, tc.target, max(tc.storeGen, 1), now)
 			if err != nil {
 				t.Fatal(err)
 			}

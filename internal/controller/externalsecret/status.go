@@ -67,7 +67,7 @@ func removeCondition(st *esv1.ExternalSecretStatus, t esv1.ConditionType) {
 // Ready changes, and says when to reconcile again: a success at the next
 // refresh, a stall after stallRetry, a transient error through the rate
 // limiter.
-func (r *Reconciler) report(ctx context.Context, es *esv1.ExternalSecret, out syncOutcome) (reconcile.Result, error) {
+func (r *Reconciler) report(ctx context.Context, es *esv1.ExternalSecret, out syncOutcome, storeGeneration int64) (reconcile.Result, error) {
 	log := logf.FromContext(ctx)
 	before := es.DeepCopy()
 	now := metav1.NewTime(r.now())
@@ -81,7 +81,7 @@ func (r *Reconciler) report(ctx context.Context, es *esv1.ExternalSecret, out sy
 	}
 	if out.err == nil {
 		es.Status.RefreshTime = &now
-		es.Status.SyncedResourceVersion = syncedResourceVersion(es)
+		es.Status.SyncedResourceVersion = syncedResourceVersion(es, storeGeneration)
 		if !out.deleted && es.Spec.TargetOrDefault().CreationPolicyOrDefault() != esv1.CreatePolicyNone {
 			es.Status.Binding = &esv1.SecretBinding{Name: es.Spec.TargetOrDefault().NameOrDefault(es.Name)}
 		}
@@ -102,7 +102,7 @@ func (r *Reconciler) report(ctx context.Context, es *esv1.ExternalSecret, out sy
 
 	switch {
 	case out.err == nil:
-		d, err := decideRefresh(es, targetState{exists: true, intact: true}, r.now())
+		d, err := decideRefresh(es, targetState{exists: true, intact: true}, storeGeneration, r.now())
 		if err != nil || d.sync {
 			return reconcile.Result{}, err
 		}

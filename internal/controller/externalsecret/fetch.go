@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	esv1 "github.com/secretbridge/secretbridge/api/v1"
 	"github.com/secretbridge/secretbridge/internal/provider"
@@ -84,7 +85,7 @@ func fetchDataEntry(ctx context.Context, entry esv1.ExternalSecretData, clients 
 	if err != nil {
 		return nil, fmt.Errorf("reading key %q: %w", ref.Key, err)
 	}
-	value, err := shape.Property(raw, ref.Property)
+	value, err := property(ctx, raw, ref)
 	if err != nil {
 		return nil, fmt.Errorf("key %q: %w", ref.Key, err)
 	}
@@ -123,7 +124,7 @@ func fetchDataFrom(ctx context.Context, entry esv1.ExternalSecretDataFromRemoteR
 		} else {
 			var raw []byte
 			if raw, err = c.GetSecret(ctx, wholeSecret(ref)); err == nil {
-				if raw, err = shape.Property(raw, ref.Property); err == nil {
+				if raw, err = property(ctx, raw, ref); err == nil {
 					data, err = shape.Extract(raw)
 				}
 			}
@@ -155,4 +156,21 @@ func fetchDataFrom(ctx context.Context, entry esv1.ExternalSecretDataFromRemoteR
 		return nil, err
 	}
 	return data, shape.CheckNullBytesMap(nullBytes, data)
+}
+
+// property selects ref.Property from a fetched secret. A property written as
+// a path into Vault's KV v2 API response ("data.username") is not found in
+// the secret's own keys; it then resolves the rest ("username") and records
+// the interpretation as a warning.
+func property(ctx context.Context, raw []byte, ref esv1.ExternalSecretDataRemoteRef) ([]byte, error) {
+	value, err := shape.Property(raw, ref.Property)
+	var nf *shape.PropertyNotFoundError
+	rest, isAPIPath := strings.CutPrefix(ref.Property, "data.")
+	if errors.As(err, &nf) && isAPIPath && rest != "" {
+		if v, err2 := shape.Property(raw, rest); err2 == nil {
+			provider.Warn(ctx, fmt.Sprintf("key %q: property %q read as %q (properties are relative to the secret's own keys, not to the KV v2 API response)", ref.Key, ref.Property, rest))
+			return v, nil
+		}
+	}
+	return value, err
 }

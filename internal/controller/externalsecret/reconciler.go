@@ -49,11 +49,21 @@ type syncOutcome struct {
 	err     error
 	wrote   bool
 	deleted bool
+	// warnings are the interpretations made on the user's behalf.
+	warnings []string
 }
 
-// sync fetches, shapes and writes. It guarantees that the last good Secret
+// sync fetches, shapes and writes, collecting the interpretations providers
+// and the engine made on the way. It guarantees that the last good Secret
 // stays in place whenever anything fails before the write.
 func (r *Reconciler) sync(ctx context.Context, es *esv1.ExternalSecret, live *corev1.Secret) syncOutcome {
+	var w provider.Warnings
+	out := r.syncData(provider.WithWarnings(ctx, &w), es, live)
+	out.warnings = w.List()
+	return out
+}
+
+func (r *Reconciler) syncData(ctx context.Context, es *esv1.ExternalSecret, live *corev1.Secret) syncOutcome {
 	got, err := fetchData(ctx, es, r.clientFor(es))
 	if err != nil {
 		return syncOutcome{err: err}

@@ -442,3 +442,42 @@ func keys(m map[string][]byte) []string {
 	}
 	return out
 }
+
+// The article's `property: data.username` (a path into Vault's KV v2 API
+// response) resolves to the secret's "username" key, and the interpretation
+// is reported in the condition and as one Warning event.
+func TestAPIPathPropertyIsInterpretedAndReported(t *testing.T) {
+	env := startController(t)
+	ns := env.Namespace(t)
+	fakeStore(t, env, ns, "store", map[string]string{"prod/app-db": appDB})
+	es := newES(ns, "db", "store", func(es *esv1.ExternalSecret) {
+		es.Spec.Data[0].RemoteRef.Property = "data.username"
+		es.Spec.Data[1].RemoteRef.Property = "data.password"
+	})
+	if err := env.Client.Create(t.Context(), es); err != nil {
+		t.Fatal(err)
+	}
+	got := waitReady(t, env, ns, "db", esv1.ReasonSecretSynced)
+	if msg := got.Status.Conditions[0].Message; !strings.Contains(msg, `property "data.username" read as "username"`) {
+		t.Errorf("condition does not report the interpretation: %q", msg)
+	}
+	if s := getSecret(t, env, ns, "db"); string(s.Data["username"]) != "admin" || len(s.Data) != 2 {
+		t.Errorf("keys %v", keys(s.Data))
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		var evs eventsv1.EventList
+		if err := env.Client.List(t.Context(), &evs, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		n := 0
+		for _, e := range evs.Items {
+			if e.Reason == "Interpreted" && e.Type == corev1.EventTypeWarning {
+				n++
+			}
+		}
+		if n != 1 {
+			return fmt.Errorf("%d Interpreted warning events, want 1", n)
+		}
+		return nil
+	})
+}

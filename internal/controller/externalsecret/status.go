@@ -3,6 +3,7 @@ package externalsecret
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,12 +25,20 @@ func readyFrom(out syncOutcome) (status corev1.ConditionStatus, reason, msg stri
 	switch {
 	case out.err != nil:
 		reason, _ := classify(out.err)
-		return corev1.ConditionFalse, reason, message(out.err)
+		return corev1.ConditionFalse, reason, withWarnings(message(out.err), out.warnings)
 	case out.deleted:
 		return corev1.ConditionFalse, esv1.ReasonSecretDeleted, "the provider no longer has any of the data; the target Secret was deleted (deletionPolicy Delete)"
 	default:
-		return corev1.ConditionTrue, esv1.ReasonSecretSynced, "Secret was synced"
+		return corev1.ConditionTrue, esv1.ReasonSecretSynced, withWarnings("Secret was synced", out.warnings)
 	}
+}
+
+// withWarnings appends the interpretations made on the user's behalf.
+func withWarnings(msg string, warnings []string) string {
+	if len(warnings) == 0 {
+		return msg
+	}
+	return msg + "; interpreted: " + strings.Join(warnings, "; ")
 }
 
 // setCondition sets a condition, keeping lastTransitionTime unless the status
@@ -95,6 +104,9 @@ func (r *Reconciler) report(ctx context.Context, es *esv1.ExternalSecret, out sy
 	case out.err != nil && transition:
 		log.Info("Sync failed", "reason", reason, "error", msg)
 		r.Recorder.Eventf(es, nil, corev1.EventTypeWarning, reason, "Sync", "%s", msg)
+	case out.err == nil && len(out.warnings) > 0 && prev.Message != msg:
+		log.Info("Synced with interpretations", "warnings", out.warnings)
+		r.Recorder.Eventf(es, nil, corev1.EventTypeWarning, "Interpreted", "Sync", "%s", strings.Join(out.warnings, "; "))
 	case out.err == nil && (transition || out.wrote):
 		log.Info("Synced", "secret", es.Spec.TargetOrDefault().NameOrDefault(es.Name), "wrote", out.wrote, "deleted", out.deleted)
 		r.Recorder.Eventf(es, nil, corev1.EventTypeNormal, reason, "Sync", "%s", msg)

@@ -51,15 +51,18 @@ type syncOutcome struct {
 	deleted bool
 	// warnings are the interpretations made on the user's behalf.
 	warnings []string
+	// took is how long the sync ran.
+	took time.Duration
 }
 
 // sync fetches, shapes and writes, collecting the interpretations providers
 // and the engine made on the way. It guarantees that the last good Secret
 // stays in place whenever anything fails before the write.
 func (r *Reconciler) sync(ctx context.Context, es *esv1.ExternalSecret, live *corev1.Secret) syncOutcome {
+	start := time.Now()
 	var w provider.Warnings
 	out := r.syncData(provider.WithWarnings(ctx, &w), es, live)
-	out.warnings = w.List()
+	out.warnings, out.took = w.List(), time.Since(start)
 	return out
 }
 

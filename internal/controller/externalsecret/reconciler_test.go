@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	esv1 "github.com/secretbridge/secretbridge/api/v1"
 	"github.com/secretbridge/secretbridge/internal/controller"
@@ -132,6 +133,9 @@ func TestSyncCreatesOwnedSecret(t *testing.T) {
 	}
 	if owner := metav1.GetControllerOf(s); owner == nil || owner.UID != got.UID {
 		t.Errorf("owner %v, want the ExternalSecret", owner)
+	}
+	if n := syncMetric(t, "synced", "true"); n < 1 {
+		t.Errorf("secretbridge_sync_total{result=synced,wrote=true} = %v, want >= 1", n)
 	}
 	if got.Status.RefreshTime == nil || got.Status.Binding == nil || got.Status.Binding.Name != "db-creds" ||
 		!strings.HasPrefix(got.Status.SyncedResourceVersion, "1-") {
@@ -480,4 +484,29 @@ func TestAPIPathPropertyIsInterpretedAndReported(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// syncMetric reads secretbridge_sync_total for one result from the registry
+// the metrics endpoint serves.
+func syncMetric(t *testing.T, result, wrote string) float64 {
+	t.Helper()
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "secretbridge_sync_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["result"] == result && labels["wrote"] == wrote {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }

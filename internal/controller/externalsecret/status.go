@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	esv1 "github.com/secretbridge/secretbridge/api/v1"
+	"github.com/secretbridge/secretbridge/internal/metrics"
 )
 
 // priorityRefresh is the work-queue priority of periodic refreshes: below
@@ -99,6 +100,8 @@ func (r *Reconciler) report(ctx context.Context, es *esv1.ExternalSecret, out sy
 		return reconcile.Result{}, fmt.Errorf("writing status: %w", err)
 	}
 
+	metrics.ObserveSync(syncResult(out, stalled), out.wrote, out.took)
+
 	transition := prev.Status != status || prev.Reason != reason || (status != corev1.ConditionTrue && prev.Message != msg)
 	switch {
 	case out.err != nil && transition:
@@ -123,5 +126,19 @@ func (r *Reconciler) report(ctx context.Context, es *esv1.ExternalSecret, out sy
 		return reconcile.Result{RequeueAfter: stallRetry}, nil
 	default:
 		return reconcile.Result{}, out.err
+	}
+}
+
+// syncResult names the outcome for the sync metric.
+func syncResult(out syncOutcome, stalled bool) string {
+	switch {
+	case out.err != nil && stalled:
+		return metrics.ResultStalled
+	case out.err != nil:
+		return metrics.ResultError
+	case out.deleted:
+		return metrics.ResultDeleted
+	default:
+		return metrics.ResultSynced
 	}
 }

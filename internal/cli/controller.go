@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
@@ -55,6 +56,8 @@ func newControllerCommand() *cobra.Command {
 	f.BoolVar(&opts.LeaderElect, "leader-elect", false, "Use a Lease so that only one replica reconciles at a time.")
 	f.StringVar(&opts.LeaderElectionID, "leader-election-id", "secretbridge-controller", "Name of the leader-election Lease.")
 	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the pod's namespace).")
+	f.StringVar(&opts.PodNamespace, "pod-namespace", os.Getenv("POD_NAMESPACE"), "The controller's own namespace (default $POD_NAMESPACE, set by the Helm chart from the downward API).")
+	f.StringVar(&opts.ServiceAccountName, "service-account-name", os.Getenv("SERVICE_ACCOUNT_NAME"), "The controller's own ServiceAccount, which stores may authenticate as (default $SERVICE_ACCOUNT_NAME).")
 	f.StringVar(&logLevel, "log-level", "info", "Log level: debug, info or error.")
 	f.StringVar(&logFormat, "log-format", "json", "Log format: json or text.")
 	return cmd

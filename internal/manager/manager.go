@@ -45,6 +45,11 @@ type Options struct {
 	LeaderElectionID string
 	// LeaderElectionNamespace is where the Lease lives (default: the pod's namespace).
 	LeaderElectionNamespace string
+	// PodNamespace is the controller's own namespace (from POD_NAMESPACE).
+	PodNamespace string
+	// ServiceAccountName is the controller's own ServiceAccount (from
+	// SERVICE_ACCOUNT_NAME); stores may authenticate as it.
+	ServiceAccountName string
 }
 
 // Setup registers reconcilers with a manager. The sync engine adds its own.

@@ -44,6 +44,10 @@ type CacheOptions struct {
 	// Log receives failures to close a client. When unset, they are
 	// dropped.
 	Log logr.Logger
+	// Controller is the controller's own identity, put on the context of
+	// every client build (see WithController). When zero, builds see
+	// whatever the context of the Get that started them carries.
+	Controller Controller
 }
 
 // CacheStats are the cache's counters since it was created.
@@ -185,6 +189,9 @@ func (c *Cache) entryFor(ctx context.Context, key cacheKey, gen int64, store Sto
 
 // build builds e's client and publishes the outcome to its waiters.
 func (c *Cache) build(ctx context.Context, key cacheKey, e *cacheEntry, store Store, kube client.Client, namespace string) {
+	if c.opts.Controller != (Controller{}) {
+		ctx = WithController(ctx, c.opts.Controller)
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.BuildTimeout)
 	built, err := newClient(ctx, store, kube, namespace)
 	cancel()

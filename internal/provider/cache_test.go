@@ -83,7 +83,7 @@ func (p *countingProvider) NewClient(ctx context.Context, store Store, _ client.
 	if fail != nil {
 		return nil, fail
 	}
-	c := &countedClient{store: store.GetName(), generation: store.GetGeneration(), namespace: namespace}
+	c := &countedClient{store: store.GetName(), generation: store.GetGeneration(), namespace: namespace, controller: ControllerFrom(ctx)}
 	p.mu.Lock()
 	p.clients = append(p.clients, c)
 	p.mu.Unlock()
@@ -101,6 +101,7 @@ type countedClient struct {
 	store      string
 	generation int64
 	namespace  string
+	controller Controller
 	closed     atomic.Bool
 }
 
@@ -259,6 +260,15 @@ func TestCacheReferentNamespaceReachesProvider(t *testing.T) {
 	c := NewCache(CacheOptions{CloseDelay: -1})
 	if got := mustGet(t, c, clusterStore("cs", "uid-2", 1), "team-b"); got.namespace != "team-b" {
 		t.Fatalf("the provider was asked for namespace %q; want team-b", got.namespace)
+	}
+}
+
+func TestCacheBuildsSeeTheController(t *testing.T) {
+	testProv.reset(t)
+	me := Controller{Namespace: "secretbridge-system", ServiceAccount: "secretbridge"}
+	c := NewCache(CacheOptions{CloseDelay: -1, Controller: me})
+	if got := mustGet(t, c, secretStore("s", "uid-1", 1), ""); got.controller != me {
+		t.Fatalf("the build saw controller %+v; want %+v", got.controller, me)
 	}
 }
 

@@ -113,9 +113,13 @@ func (c *coalescedClient) do(ctx context.Context, op string, arg any, call func(
 	started := false
 	ch := c.group.DoChan(op+"\x00"+string(key), func() (any, error) {
 		started = true
-		callCtx, cancel := sharedContext(ctx)
+		// The shared call records warnings on a collector of its own, so
+		// that every caller, not only the first, reports them.
+		var w Warnings
+		callCtx, cancel := sharedContext(WithWarnings(ctx, &w))
 		defer cancel()
-		return call(callCtx)
+		val, err := call(callCtx)
+		return sharedResult{val: val, warnings: w.List()}, err
 	})
 	if c.joined != nil {
 		c.joined()
@@ -125,10 +129,20 @@ func (c *coalescedClient) do(ctx context.Context, op string, arg any, call func(
 		if !started && c.onShared != nil {
 			c.onShared()
 		}
-		return res.Val, res.Err
+		shared := res.Val.(sharedResult)
+		for _, msg := range shared.warnings {
+			Warn(ctx, msg)
+		}
+		return shared.val, res.Err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// sharedResult is what a shared call hands to each of its callers.
+type sharedResult struct {
+	val      any
+	warnings []string
 }
 
 // sharedContext derives the context of a shared call from its first

@@ -297,3 +297,42 @@ func TestCoalesceForwards(t *testing.T) {
 		t.Errorf("Validate = %+v, %v", v, err)
 	}
 }
+
+// Warnings a shared call records reach every caller that shared it.
+func TestCoalesceReplaysWarningsToEveryCaller(t *testing.T) {
+	release := make(chan struct{})
+	inner := &warningClient{release: release}
+	c, waitJoined := joinCounter(t, inner)
+	const callers = 5
+	lists := make(chan []string, callers)
+	for range callers {
+		go func() {
+			var w Warnings
+			_, _ = c.GetSecret(WithWarnings(context.Background(), &w), esv1.ExternalSecretDataRemoteRef{Key: "k"})
+			lists <- w.List()
+		}()
+	}
+	waitJoined(callers)
+	close(release)
+	for range callers {
+		if got := <-lists; len(got) != 1 || got[0] != "interpreted k" {
+			t.Errorf("caller saw warnings %q, want [interpreted k]", got)
+		}
+	}
+	if n := inner.calls.Load(); n != 1 {
+		t.Errorf("%d provider calls, want 1 shared call", n)
+	}
+}
+
+type warningClient struct {
+	Client
+	release chan struct{}
+	calls   atomic.Int32
+}
+
+func (w *warningClient) GetSecret(ctx context.Context, ref esv1.ExternalSecretDataRemoteRef) ([]byte, error) {
+	w.calls.Add(1)
+	<-w.release
+	Warn(ctx, "interpreted "+ref.Key)
+	return []byte("v"), nil
+}

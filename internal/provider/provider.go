@@ -22,6 +22,8 @@ type Store interface {
 	client.Object
 	// StoreSpec returns the store's spec.
 	StoreSpec() *esv1.SecretStoreSpec
+	// StoreStatus returns the store's status.
+	StoreStatus() *esv1.SecretStoreStatus
 	// StoreKind returns "SecretStore" or "ClusterSecretStore".
 	StoreKind() string
 }
@@ -30,7 +32,8 @@ type Store interface {
 // safe for concurrent use; the engine shares one client between reconciles.
 type Client interface {
 	// GetSecret returns the raw value of one remote secret (for a structured
-	// secret, its JSON; the caller applies ref.Property).
+	// secret, its JSON; the caller applies ref.Property, unless the client
+	// is a PropertyResolver that reports it applies it itself).
 	GetSecret(ctx context.Context, ref esv1.ExternalSecretDataRemoteRef) ([]byte, error)
 	// GetSecretMap returns the top-level keys of one remote secret as a map.
 	// When ref.Property is set, the provider first selects that property

@@ -81,13 +81,20 @@ func fetchDataEntry(ctx context.Context, entry esv1.ExternalSecretData, clients 
 		return nil, err
 	}
 	ref := entry.RemoteRef
-	raw, err := c.GetSecret(ctx, wholeSecret(ref))
-	if err != nil {
-		return nil, fmt.Errorf("reading key %q: %w", ref.Key, err)
-	}
-	value, err := property(ctx, raw, ref)
-	if err != nil {
-		return nil, fmt.Errorf("key %q: %w", ref.Key, err)
+	var value []byte
+	if provider.ResolvesProperty(c) {
+		// The provider gives property a meaning of its own.
+		if value, err = c.GetSecret(ctx, ref); err != nil {
+			return nil, fmt.Errorf("reading key %q: %w", ref.Key, err)
+		}
+	} else {
+		raw, err := c.GetSecret(ctx, wholeSecret(ref))
+		if err != nil {
+			return nil, fmt.Errorf("reading key %q: %w", ref.Key, err)
+		}
+		if value, err = property(ctx, raw, ref); err != nil {
+			return nil, fmt.Errorf("key %q: %w", ref.Key, err)
+		}
 	}
 	if value, err = shape.Decode(entry.SecretKey, ref.DecodingStrategyOrDefault(), value); err != nil {
 		return nil, err
@@ -119,7 +126,7 @@ func fetchDataFrom(ctx context.Context, entry esv1.ExternalSecretDataFromRemoteR
 	case entry.Extract != nil:
 		ref := *entry.Extract
 		conversion, decoding, nullBytes = ref.ConversionStrategyOrDefault(), ref.DecodingStrategyOrDefault(), ref.NullBytePolicyOrDefault()
-		if ref.Property == "" {
+		if ref.Property == "" || provider.ResolvesProperty(c) {
 			data, err = c.GetSecretMap(ctx, ref)
 		} else {
 			var raw []byte

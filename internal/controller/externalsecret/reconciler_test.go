@@ -14,6 +14,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -60,6 +61,22 @@ func fakeStore(t *testing.T, env *testenv.Env, ns, name string, data map[string]
 		t.Fatal(err)
 	}
 	return store
+}
+
+// setStoreData replaces a fake store's data (the store controller writes its
+// status concurrently, hence the retry on conflict).
+func setStoreData(t *testing.T, env *testenv.Env, store *esv1.SecretStore, data map[string]string) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := env.Client.Get(t.Context(), client.ObjectKeyFromObject(store), store); err != nil {
+			return err
+		}
+		store.Spec.Provider.Fake.Data = fakeData(data)
+		return env.Client.Update(t.Context(), store)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func fakeData(data map[string]string) []esv1.FakeProviderData {
@@ -170,10 +187,7 @@ func TestSecretIsWrittenOnlyOnRealChange(t *testing.T) {
 
 	// Change the remote value: the store's generation changes, its users
 	// refresh, and exactly one write follows.
-	store.Spec.Provider.Fake.Data = fakeData(map[string]string{"prod/app-db": `{"username":"admin2","password":"x"}`})
-	if err := env.Client.Update(t.Context(), store); err != nil {
-		t.Fatal(err)
-	}
+	setStoreData(t, env, store, map[string]string{"prod/app-db": `{"username":"admin2","password":"x"}`})
 	testenv.Eventually(t, 30*time.Second, func() error {
 		if u := string(getSecret(t, env, ns, "db").Data["username"]); u != "admin2" {
 			return fmt.Errorf("username still %q", u)
@@ -364,10 +378,7 @@ func TestDeletionPolicyDeleteRemovesSecretWhenDataIsGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitReady(t, env, ns, "db", esv1.ReasonSecretSynced)
-	store.Spec.Provider.Fake.Data = fakeData(map[string]string{"other": "x"})
-	if err := env.Client.Update(t.Context(), store); err != nil {
-		t.Fatal(err)
-	}
+	setStoreData(t, env, store, map[string]string{"other": "x"})
 	waitReady(t, env, ns, "db", esv1.ReasonSecretDeleted)
 	if _, err := env.Kube.CoreV1().Secrets(ns).Get(t.Context(), "db", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("Secret still there: %v", err)

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/secretbridge/secretbridge/api/v1"
+	"github.com/secretbridge/secretbridge/internal/controller/secretstore"
 	"github.com/secretbridge/secretbridge/internal/provider"
 )
 
@@ -71,27 +72,10 @@ func (r *Reconciler) resolveStore(ctx context.Context, es *esv1.ExternalSecret, 
 				"ClusterSecretStore %q does not allow namespace %q: its spec.conditions admit no such namespace; add it there or use another store", css.Name, es.Namespace))
 		}
 	}
-	if ready := readyCondition(store); ready != nil && ready.Status == corev1.ConditionFalse {
+	if ready := secretstore.ReadyCondition(store.StoreStatus()); ready != nil && ready.Status == corev1.ConditionFalse {
 		return nil, stall(esv1.ReasonSecretSyncedError, fmt.Errorf("%s %q is not ready (%s): %s", store.StoreKind(), store.GetName(), ready.Reason, ready.Message))
 	}
 	return store, nil
-}
-
-// readyCondition returns the store's Ready condition, if any.
-func readyCondition(store provider.Store) *esv1.SecretStoreStatusCondition {
-	var status *esv1.SecretStoreStatus
-	switch s := store.(type) {
-	case *esv1.SecretStore:
-		status = &s.Status
-	case *esv1.ClusterSecretStore:
-		status = &s.Status
-	}
-	for i := range status.Conditions {
-		if status.Conditions[i].Type == esv1.ConditionReady {
-			return &status.Conditions[i]
-		}
-	}
-	return nil
 }
 
 // namespaceAllowed applies a ClusterSecretStore's conditions: without any,

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -96,7 +98,13 @@ func (r *Reconciler) report(ctx context.Context, es *esv1.ExternalSecret, out sy
 			es.Status.Binding = &esv1.SecretBinding{Name: es.Spec.TargetOrDefault().NameOrDefault(es.Name)}
 		}
 	}
-	if err := r.Client.Status().Patch(ctx, es, client.MergeFrom(before)); err != nil {
+	// The optimistic lock refuses a status computed from a stale copy (the
+	// cache may lag behind our own last patch); the object is then looked
+	// at again shortly, without an event for a transition that did not happen.
+	if err := r.Client.Status().Patch(ctx, es, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		if apierrors.IsConflict(err) {
+			return reconcile.Result{RequeueAfter: time.Second}, nil
+		}
 		return reconcile.Result{}, fmt.Errorf("writing status: %w", err)
 	}
 

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/secretbridge/secretbridge/api/v1"
+	"github.com/secretbridge/secretbridge/internal/metrics"
 )
 
 // Defaults of CacheOptions.
@@ -173,6 +174,7 @@ func (c *Cache) entryFor(ctx context.Context, key cacheKey, gen int64, store Sto
 	e := c.entries[key]
 	if e != nil && e.generation >= gen {
 		c.hits.Add(1)
+		metrics.ClientCache.WithLabelValues("hit").Inc()
 		e.lastUsed = time.Now()
 		return e
 	}
@@ -180,6 +182,7 @@ func (c *Cache) entryFor(ctx context.Context, key cacheKey, gen int64, store Sto
 		c.retireLocked(e)
 	}
 	c.misses.Add(1)
+	metrics.ClientCache.WithLabelValues("miss").Inc()
 	e = &cacheEntry{generation: gen, lastUsed: time.Now(), building: true, done: make(chan struct{})}
 	c.entries[key] = e
 	// The caller may change its copy of the store while the build runs.
@@ -202,13 +205,17 @@ func (c *Cache) build(ctx context.Context, key cacheKey, e *cacheEntry, store St
 	switch {
 	case err != nil:
 		c.buildErrors.Add(1)
+		metrics.ClientCache.WithLabelValues("build_error").Inc()
 		if c.entries[key] == e {
 			delete(c.entries, key)
 		}
 	case stale:
 		err = errSuperseded
 	default:
-		e.client = coalesce(built, func() { c.coalesced.Add(1) })
+		e.client = coalesce(built, func() {
+			c.coalesced.Add(1)
+			metrics.ClientCache.WithLabelValues("coalesced").Inc()
+		})
 	}
 	e.err = err
 	c.mu.Unlock()
@@ -231,7 +238,7 @@ func newClient(ctx context.Context, store Store, kube client.Client, namespace s
 	if err != nil {
 		return nil, fmt.Errorf("building the %s client of %s %s: %w", name, store.StoreKind(), storeName(store), err)
 	}
-	return cl, nil
+	return metered(cl, name), nil
 }
 
 // Invalidate drops every client of the store with this UID (all referent

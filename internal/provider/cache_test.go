@@ -116,7 +116,7 @@ func unwrap(t *testing.T, c Client) *countedClient {
 	if !ok {
 		t.Fatalf("the cache returned a %T; want a coalesced client", c)
 	}
-	return cc.Unwrap().(*countedClient)
+	return cc.Unwrap().(*meteredClient).Unwrap().(*countedClient)
 }
 
 func secretStore(name, uid string, gen int64) *esv1.SecretStore {

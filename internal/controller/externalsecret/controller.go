@@ -10,6 +10,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -76,7 +77,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&esv1.ExternalSecret{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Owns(&corev1.Secret{}).
+		Owns(&corev1.Secret{}, builder.WithPredicates(changedByOthers{})).
 		Watches(&esv1.SecretStore{}, handler.EnqueueRequestsFromMapFunc(r.usersOf)).
 		Watches(&esv1.ClusterSecretStore{}, handler.EnqueueRequestsFromMapFunc(r.usersOf)).
 		WithOptions(controllerOptions(concurrency)).
@@ -125,4 +126,36 @@ func (r *Reconciler) usersOf(ctx context.Context, obj client.Object) []reconcile
 		reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
 	}
 	return reqs
+}
+
+// changedByOthers passes the events of owned Secrets that someone other than
+// secretbridge caused: deletions, and creations or updates whose most recent
+// managed-fields entry belongs to another field manager (a tampered value).
+// Our own writes would otherwise re-queue the ExternalSecret at once and
+// make it sync again from a cache that has not yet seen its new status.
+type changedByOthers struct{ predicate.Funcs }
+
+func (changedByOthers) Create(e event.CreateEvent) bool { return !lastWriterIsUs(e.Object) }
+func (changedByOthers) Update(e event.UpdateEvent) bool { return !lastWriterIsUs(e.ObjectNew) }
+func (changedByOthers) Delete(event.DeleteEvent) bool   { return true }
+func (changedByOthers) Generic(event.GenericEvent) bool { return true }
+
+// lastWriterIsUs reports whether fieldManager made the object's most recent
+// change. On a tie (managed-fields times have one-second resolution) it says
+// no, so a possible tamper is always looked at.
+func lastWriterIsUs(obj client.Object) bool {
+	var ours, others time.Time
+	for _, mf := range obj.GetManagedFields() {
+		if mf.Time == nil {
+			continue
+		}
+		if mf.Manager == fieldManager {
+			if mf.Time.After(ours) {
+				ours = mf.Time.Time
+			}
+		} else if mf.Time.After(others) {
+			others = mf.Time.Time
+		}
+	}
+	return !ours.IsZero() && ours.After(others)
 }

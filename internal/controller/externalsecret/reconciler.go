@@ -67,7 +67,7 @@ func (r *Reconciler) sync(ctx context.Context, es *esv1.ExternalSecret, live *co
 }
 
 func (r *Reconciler) syncData(ctx context.Context, es *esv1.ExternalSecret, live *corev1.Secret) syncOutcome {
-	got, err := fetchData(ctx, es, r.clientFor(es))
+	got, err := fetchData(ctx, es, memoClients(r.clientFor(es)))
 	if err != nil {
 		return syncOutcome{err: err}
 	}

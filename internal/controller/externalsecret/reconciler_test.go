@@ -521,3 +521,43 @@ func syncMetric(t *testing.T, result, wrote string) float64 {
 	}
 	return 0
 }
+
+// providerCalls reads secretbridge_provider_calls_total for one provider and operation.
+func providerCalls(t *testing.T, providerName, op string) float64 {
+	t.Helper()
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != "secretbridge_provider_calls_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["provider"] == providerName && labels["operation"] == op {
+				total += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return total
+}
+
+// Two entries reading two properties of one remote secret cost one provider call.
+func TestOneProviderCallPerRemoteSecret(t *testing.T) {
+	env := startController(t)
+	ns := env.Namespace(t)
+	fakeStore(t, env, ns, "store", map[string]string{"prod/app-db": appDB})
+	before := providerCalls(t, "fake", "GetSecret")
+	if err := env.Client.Create(t.Context(), newES(ns, "db", "store", nil)); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, env, ns, "db", esv1.ReasonSecretSynced)
+	if got := providerCalls(t, "fake", "GetSecret") - before; got != 1 {
+		t.Errorf("%v GetSecret provider calls for one sync of two properties of one key, want 1", got)
+	}
+}

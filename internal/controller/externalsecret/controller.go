@@ -6,6 +6,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -27,6 +29,9 @@ const storeIndex = "secretbridge.storeRefs"
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	var es esv1.ExternalSecret
 	if err := r.Client.Get(ctx, req.NamespacedName, &es); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.synced.Delete(req.NamespacedName)
+		}
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
 	if !es.DeletionTimestamp.IsZero() {
@@ -48,7 +53,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	decision, err := decideRefresh(&es, inspectTarget(&es, live), storeGeneration, r.now())
+	target := inspectTarget(&es, live)
+	if r.cacheBehind(&es, target, storeGeneration) {
+		// This process synced this very state a moment ago and the cache
+		// has not caught up with the status it wrote: do not sync twice.
+		return reconcile.Result{RequeueAfter: time.Second}, nil
+	}
+	decision, err := decideRefresh(&es, target, storeGeneration, r.now())
 	if err != nil {
 		return r.report(ctx, &es, syncOutcome{err: stall(esv1.ReasonSecretSyncedError, err)}, storeGeneration)
 	}
@@ -158,4 +169,22 @@ func lastWriterIsUs(obj client.Object) bool {
 		}
 	}
 	return !ours.IsZero() && ours.After(others)
+}
+
+// cacheBehind reports whether the cached ExternalSecret predates a status
+// this process wrote: the last sync recorded for it is exactly the object
+// state now seen (same syncedResourceVersion), while the cached status still
+// shows an older one. The target Secret must be intact; a repair is never
+// deferred. The record is dropped once the cache has caught up.
+func (r *Reconciler) cacheBehind(es *esv1.ExternalSecret, target targetState, storeGeneration int64) bool {
+	key := types.NamespacedName{Namespace: es.Namespace, Name: es.Name}
+	recorded, ok := r.synced.Load(key)
+	if !ok {
+		return false
+	}
+	if es.Status.SyncedResourceVersion == recorded {
+		r.synced.Delete(key)
+		return false
+	}
+	return recorded == syncedResourceVersion(es, storeGeneration) && target.exists && target.intact
 }

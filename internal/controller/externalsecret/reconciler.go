@@ -6,6 +6,7 @@ package externalsecret
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -42,6 +43,10 @@ type Reconciler struct {
 	ControllerClass string
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
+
+	// synced records, per ExternalSecret, the syncedResourceVersion of the
+	// last status this process wrote, until the cache shows it (see cacheBehind).
+	synced sync.Map
 }
 
 // syncOutcome is what one sync did; report turns it into status.

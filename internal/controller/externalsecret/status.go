@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -108,6 +109,9 @@ func (r *Reconciler) report(ctx context.Context, es *esv1.ExternalSecret, out sy
 		return reconcile.Result{}, fmt.Errorf("writing status: %w", err)
 	}
 
+	if out.err == nil {
+		r.synced.Store(types.NamespacedName{Namespace: es.Namespace, Name: es.Name}, es.Status.SyncedResourceVersion)
+	}
 	metrics.ObserveSync(syncResult(out, stalled), out.wrote, out.took)
 
 	transition := prev.Status != status || prev.Reason != reason || (status != corev1.ConditionTrue && prev.Message != msg)

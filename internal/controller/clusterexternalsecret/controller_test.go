@@ -332,9 +332,12 @@ func TestProvisionsNamespacesByNameAndSelector(t *testing.T) {
 	if err := h.env.Client.List(t.Context(), &list, client.MatchingLabels{LabelClusterExternalSecret: ces.Name}); err != nil || len(list.Items) != 3 {
 		t.Errorf("listing the children by label: %d items, %v", len(list.Items), err)
 	}
-	if ev := h.events.of(ces.Name); len(ev) != 1 || !strings.HasPrefix(ev[0], "Normal Provisioned ") {
-		t.Errorf("events = %q, want one Normal Provisioned", ev)
-	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if ev := h.events.of(ces.Name); len(ev) != 1 || !strings.HasPrefix(ev[0], "Normal Provisioned ") {
+			return fmt.Errorf("events = %q, want one Normal Provisioned", ev)
+		}
+		return nil
+	})
 }
 
 func TestNamespacesThatStopMatchingLoseTheChild(t *testing.T) {
@@ -422,9 +425,12 @@ func TestExistingForeignExternalSecretIsNotOverwritten(t *testing.T) {
 	if got.Spec.SecretStoreRef.Name != "theirs" || len(got.OwnerReferences) != 0 || got.Labels[LabelClusterExternalSecret] != "" || got.Generation != 1 {
 		t.Errorf("the foreign ExternalSecret was changed: %+v", got)
 	}
-	if ev := h.events.of(ces.Name); len(ev) == 0 || !strings.HasPrefix(ev[len(ev)-1], "Warning ProvisioningFailed ") {
-		t.Errorf("events = %q, want a Warning ProvisioningFailed", ev)
-	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if ev := h.events.of(ces.Name); len(ev) == 0 || !strings.HasPrefix(ev[len(ev)-1], "Warning ProvisioningFailed ") {
+			return fmt.Errorf("events = %q, want a Warning ProvisioningFailed", ev)
+		}
+		return nil
+	})
 
 	// Once its owner deletes it, the next periodic evaluation takes the namespace.
 	if err := h.env.Client.Delete(t.Context(), foreign); err != nil {
@@ -437,9 +443,13 @@ func TestExistingForeignExternalSecretIsNotOverwritten(t *testing.T) {
 		}
 		return nil
 	})
-	if ev := h.events.of(ces.Name); !strings.HasPrefix(ev[len(ev)-1], "Normal Provisioned ") {
-		t.Errorf("events = %q, want a Normal Provisioned last", ev)
-	}
+	// The event follows the status patch, so it may arrive a moment later.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if ev := h.events.of(ces.Name); len(ev) == 0 || !strings.HasPrefix(ev[len(ev)-1], "Normal Provisioned ") {
+			return fmt.Errorf("events = %q, want a Normal Provisioned last", ev)
+		}
+		return nil
+	})
 }
 
 func TestForceSyncAnnotationIsCopied(t *testing.T) {

@@ -113,9 +113,11 @@ type ExternalSecretConversionStrategy string
 
 // The conversion strategies.
 const (
-	// ConversionStrategyDefault keeps key names as they are. The default.
+	// ConversionStrategyDefault replaces characters that a Secret key may
+	// not hold by "_". The default.
 	ConversionStrategyDefault ExternalSecretConversionStrategy = "Default"
-	// ConversionStrategyUnicode decodes _UXXXX_ escapes in key names.
+	// ConversionStrategyUnicode replaces them by their _UXXXX_ escape
+	// (a/b becomes a_U002f_b).
 	ConversionStrategyUnicode ExternalSecretConversionStrategy = "Unicode"
 )
 
@@ -690,8 +692,9 @@ type TemplateFrom struct {
 	// +optional
 	Literal *string `json:"literal,omitempty"`
 
-	// valuesDecodingStrategy decodes the values read from the ConfigMap or
-	// Secret before they are used as templates. When omitted, None.
+	// valuesDecodingStrategy decodes the values this entry renders (after
+	// templating), for example to write binary data that a template
+	// produced in base64. When omitted, None.
 	// +optional
 	ValuesDecodingStrategy ExternalSecretDecodingStrategy `json:"valuesDecodingStrategy,omitempty"`
 }
@@ -782,8 +785,9 @@ type ExternalSecretDataRemoteRef struct {
 	// +optional
 	Version string `json:"version,omitempty"`
 
-	// conversionStrategy says how key names are converted: Default (kept)
-	// or Unicode (_UXXXX_ escapes decoded). When omitted, Default.
+	// conversionStrategy says how characters that a Secret key may not hold
+	// are converted in key names: Default (replaced by "_") or Unicode
+	// (replaced by their _UXXXX_ escape). When omitted, Default.
 	// +optional
 	ConversionStrategy ExternalSecretConversionStrategy `json:"conversionStrategy,omitempty"`
 
@@ -865,8 +869,9 @@ type ExternalSecretFind struct {
 	// +optional
 	Tags map[string]string `json:"tags,omitempty"`
 
-	// conversionStrategy says how key names are converted: Default (kept)
-	// or Unicode (_UXXXX_ escapes decoded). When omitted, Default.
+	// conversionStrategy says how characters that a Secret key may not hold
+	// are converted in key names: Default (replaced by "_") or Unicode
+	// (replaced by their _UXXXX_ escape). When omitted, Default.
 	// +optional
 	ConversionStrategy ExternalSecretConversionStrategy `json:"conversionStrategy,omitempty"`
 
@@ -928,8 +933,9 @@ type ExternalSecretRewrite struct {
 // ExternalSecretRewriteMerge combines the values of several keys, each a
 // JSON object, into one.
 type ExternalSecretRewriteMerge struct {
-	// into is the key that receives the merged result. When omitted, the
-	// merged keys are written at the top level.
+	// into is the key that receives the merged JSON document (strategy
+	// JSON, where it is required). Strategy Extract ignores it and writes
+	// the merged keys at the top level.
 	// +optional
 	Into string `json:"into,omitempty"`
 
@@ -942,8 +948,9 @@ type ExternalSecretRewriteMerge struct {
 	// +optional
 	PriorityPolicy ExternalSecretRewriteMergePriorityPolicy `json:"priorityPolicy,omitempty"`
 
-	// conflictPolicy says what happens when two values set the same key and
-	// priority does not decide: Error (fail) or Ignore. When omitted, Error.
+	// conflictPolicy says what happens when two values set the same key:
+	// Error (fail, even when priority would decide) or Ignore (priority and
+	// then key order decide). When omitted, Error.
 	// +optional
 	ConflictPolicy ExternalSecretRewriteMergeConflictPolicy `json:"conflictPolicy,omitempty"`
 

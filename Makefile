@@ -9,7 +9,7 @@ LDFLAGS := -s -w -X github.com/secretbridge/secretbridge/internal/version.Versio
 TEST_FLAGS ?= -race -count=1 -timeout 30m
 CRD_DIR := config/crd/bases
 
-.PHONY: all build generate verify tools test test-short clean
+.PHONY: all build generate verify tools test demo clean
 
 all: build
 
@@ -35,6 +35,9 @@ tools: ## Build kube-apiserver, kube-controller-manager, kubectl, etcd and vault
 
 test: tools ## Run every test against the real API server and Vault.
 	$(GO) test $(TEST_FLAGS) ./...
+
+demo: tools ## Run the article's two manifests against a real API server and Vault, and show the outcome.
+	$(GO) test -count=1 -v -run 'TestSeedScenario$$' ./test/e2e/ 2>&1 | grep -v '^{"level"'
 
 clean:
 	rm -rf bin dist

@@ -36,10 +36,13 @@ type refreshDecision struct {
 // refresh is skipped only while the policy allows it AND the target Secret is
 // still there and untouched, so a deleted or tampered Secret is repaired at once.
 func decideRefresh(es *esv1.ExternalSecret, target targetState, storeGeneration int64, now time.Time) (refreshDecision, error) {
+	policy := es.Spec.RefreshPolicyOrDefault()
 	switch {
 	case es.Status.RefreshTime.IsZero():
 		return refreshDecision{sync: true, why: "first sync"}, nil
-	case es.Status.SyncedResourceVersion != syncedResourceVersion(es, storeGeneration):
+	// CreatedOnce never syncs again after its first success, not even for
+	// a changed spec; only a repair of the Secret (below) does.
+	case policy != esv1.RefreshPolicyCreatedOnce && es.Status.SyncedResourceVersion != syncedResourceVersion(es, storeGeneration):
 		return refreshDecision{sync: true, why: "spec, labels, annotations or store changed"}, nil
 	case !target.exists && writesSecret(es):
 		return refreshDecision{sync: true, why: "target Secret missing"}, nil
@@ -47,7 +50,6 @@ func decideRefresh(es *esv1.ExternalSecret, target targetState, storeGeneration 
 		return refreshDecision{sync: true, why: "target Secret modified outside secretbridge"}, nil
 	}
 	interval := es.Spec.RefreshIntervalOrDefault()
-	policy := es.Spec.RefreshPolicyOrDefault()
 	if policy == esv1.RefreshPolicyCreatedOnce || policy == esv1.RefreshPolicyOnChange || interval <= 0 {
 		return refreshDecision{why: "refresh policy " + string(policy) + " waits for a change"}, nil
 	}

@@ -59,6 +59,16 @@ func TestDecideRefresh(t *testing.T) {
 			es.Spec.RefreshPolicy = esv1.RefreshPolicyCreatedOnce
 			es.Status.RefreshTime = at(now.Add(-100 * time.Hour))
 		}), target: ok},
+		{name: "CreatedOnce ignores a spec change", es: func() *esv1.ExternalSecret {
+			es := synced(func(es *esv1.ExternalSecret) { es.Spec.RefreshPolicy = esv1.RefreshPolicyCreatedOnce })
+			es.Generation++
+			return es
+		}(), target: ok},
+		{name: "OnChange follows a spec change", es: func() *esv1.ExternalSecret {
+			es := synced(func(es *esv1.ExternalSecret) { es.Spec.RefreshPolicy = esv1.RefreshPolicyOnChange })
+			es.Generation++
+			return es
+		}(), target: ok, wantSync: true},
 		{name: "CreatedOnce still repairs a deleted Secret", es: synced(func(es *esv1.ExternalSecret) {
 			es.Spec.RefreshPolicy = esv1.RefreshPolicyCreatedOnce
 		}), target: targetState{}, wantSync: true},

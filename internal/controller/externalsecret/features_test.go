@@ -122,3 +122,18 @@ func TestImmutableTarget(t *testing.T) {
 		t.Errorf("immutable Secret changed: %q", u)
 	}
 }
+
+// A SecretStore serves only its own namespace: an ExternalSecret elsewhere
+// that names it finds no such store.
+func TestSecretStoreServesOnlyItsNamespace(t *testing.T) {
+	env := startController(t)
+	home, other := env.Namespace(t), env.Namespace(t)
+	fakeStore(t, env, home, "store", map[string]string{"prod/app-db": appDB})
+	if err := env.Client.Create(t.Context(), newES(other, "db", "store", nil)); err != nil {
+		t.Fatal(err)
+	}
+	got := waitReady(t, env, other, "db", esv1.ReasonSecretSyncedError)
+	if msg := got.Status.Conditions[0].Message; !strings.Contains(msg, `SecretStore "store" not found in namespace `+other) {
+		t.Errorf("message %q", msg)
+	}
+}

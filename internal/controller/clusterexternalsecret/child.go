@@ -3,7 +3,6 @@ package clusterexternalsecret
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/secretbridge/secretbridge/api/v1"
+	"github.com/secretbridge/secretbridge/internal/ssa"
 )
 
 // LabelClusterExternalSecret is put on every ExternalSecret a
@@ -28,9 +28,8 @@ import (
 // reference, so removing the label does not orphan a child.
 const LabelClusterExternalSecret = "secretbridge.io/cluster-external-secret"
 
-// fieldManager is the server-side-apply field manager of every ExternalSecret
-// this controller writes.
-const fieldManager = "secretbridge"
+// fieldManager is the server-side-apply field manager of every child.
+const fieldManager = ssa.FieldManager
 
 // kindClusterExternalSecret is the owner-reference kind of the children.
 const kindClusterExternalSecret = "ClusterExternalSecret"
@@ -127,49 +126,8 @@ func conflict(ces *esv1.ClusterExternalSecret, live *esv1.ExternalSecret) (reaso
 // spec.externalSecretMetadata are removed from the child too.
 func upToDate(live, want *esv1.ExternalSecret) bool {
 	return equality.Semantic.DeepEqual(live.Spec, want.Spec) &&
-		appliesExactly(live, live.Labels, want.Labels, "f:labels") &&
-		appliesExactly(live, live.Annotations, want.Annotations, "f:annotations")
-}
-
-// appliesExactly reports whether the field manager's apply owns exactly the
-// keys of want under metadata.<field> of obj, and live holds want's values.
-func appliesExactly(obj metav1.Object, live, want map[string]string, field string) bool {
-	owned := appliedKeys(obj, "f:metadata", field)
-	if len(owned) != len(want) {
-		return false
-	}
-	for k, v := range want {
-		got, ok := live[k]
-		if !owned[k] || !ok || got != v {
-			return false
-		}
-	}
-	return true
-}
-
-// appliedKeys returns the keys under a map field (path of f:… names) that the
-// field manager owns on obj through server-side apply, read from its managed
-// fields.
-func appliedKeys(obj metav1.Object, path ...string) map[string]bool {
-	owned := map[string]bool{}
-	for _, mf := range obj.GetManagedFields() {
-		if mf.Manager != fieldManager || mf.Operation != metav1.ManagedFieldsOperationApply || mf.Subresource != "" || mf.FieldsV1 == nil {
-			continue
-		}
-		var fields map[string]any
-		if json.Unmarshal(mf.FieldsV1.GetRawBytes(), &fields) != nil {
-			continue
-		}
-		for _, p := range path {
-			fields, _ = fields[p].(map[string]any)
-		}
-		for k := range fields {
-			if name, ok := strings.CutPrefix(k, "f:"); ok {
-				owned[name] = true
-			}
-		}
-	}
-	return owned
+		ssa.AppliesExactly(live, live.Labels, want.Labels, "f:metadata", "f:labels") &&
+		ssa.AppliesExactly(live, live.Annotations, want.Annotations, "f:metadata", "f:annotations")
 }
 
 // applyConfiguration turns a desired child into a server-side apply request:

@@ -16,6 +16,7 @@ import (
 
 	esv1 "github.com/secretbridge/secretbridge/api/v1"
 	"github.com/secretbridge/secretbridge/internal/shape"
+	"github.com/secretbridge/secretbridge/internal/ssa"
 )
 
 // AnnotationAdopt on an ExternalSecret with creationPolicy Owner allows it to
@@ -147,8 +148,8 @@ func upToDate(es *esv1.ExternalSecret, live *corev1.Secret, want desiredSecret) 
 			return false
 		}
 	}
-	if !ownsExactly(live, live.Labels, want.labels, "f:metadata", "f:labels") ||
-		!ownsExactly(live, live.Annotations, want.annotations, "f:metadata", "f:annotations") {
+	if !ssa.AppliesExactly(live, live.Labels, want.labels, "f:metadata", "f:labels") ||
+		!ssa.AppliesExactly(live, live.Annotations, want.annotations, "f:metadata", "f:annotations") {
 		return false
 	}
 	if want.secretType != "" && live.Type != want.secretType {
@@ -156,21 +157,6 @@ func upToDate(es *esv1.ExternalSecret, live *corev1.Secret, want desiredSecret) 
 	}
 	if es.Spec.TargetOrDefault().CreationPolicyOrDefault() == esv1.CreatePolicyOwner {
 		if owner := metav1.GetControllerOf(live); owner == nil || owner.UID != es.UID {
-			return false
-		}
-	}
-	return true
-}
-
-// ownsExactly reports whether the field manager owns exactly the keys of want
-// under path and live holds want's values there.
-func ownsExactly(s *corev1.Secret, live, want map[string]string, path ...string) bool {
-	owned := ownedKeys(s, path...)
-	if len(owned) != len(want) {
-		return false
-	}
-	for k, v := range want {
-		if !owned[k] || live[k] != v {
 			return false
 		}
 	}

@@ -16,7 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	esv1 "github.com/secretbridge/secretbridge/api/v1"
 	"github.com/secretbridge/secretbridge/internal/controller"
@@ -497,54 +496,16 @@ func TestAPIPathPropertyIsInterpretedAndReported(t *testing.T) {
 	})
 }
 
-// syncMetric reads secretbridge_sync_total for one result from the registry
-// the metrics endpoint serves.
+// syncMetric reads secretbridge_sync_total for one result.
 func syncMetric(t *testing.T, result, wrote string) float64 {
 	t.Helper()
-	families, err := ctrlmetrics.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() != "secretbridge_sync_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["result"] == result && labels["wrote"] == wrote {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	return counterSum(t, "secretbridge_sync_total", map[string]string{"result": result, "wrote": wrote})
 }
 
 // providerCalls reads secretbridge_provider_calls_total for one provider and operation.
 func providerCalls(t *testing.T, providerName, op string) float64 {
 	t.Helper()
-	families, err := ctrlmetrics.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	total := 0.0
-	for _, f := range families {
-		if f.GetName() != "secretbridge_provider_calls_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["provider"] == providerName && labels["operation"] == op {
-				total += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return total
+	return counterSum(t, "secretbridge_provider_calls_total", map[string]string{"provider": providerName, "operation": op})
 }
 
 // Two entries reading two properties of one remote secret cost one provider call.

@@ -27,6 +27,10 @@ const AnnotationAdopt = "secretbridge.io/adopt-existing-secret"
 // errSecretMissing means creationPolicy Merge found no Secret to merge into.
 var errSecretMissing = errors.New("target Secret does not exist and creationPolicy Merge only updates an existing Secret: create it, or use creationPolicy Owner, Orphan or CreateOrMerge")
 
+// errNamespaceTerminating means the namespace is being deleted, and the
+// ExternalSecret with it: nothing to report.
+var errNamespaceTerminating = errors.New("namespace is terminating")
+
 // desiredSecret is the target Secret a sync wants.
 type desiredSecret struct {
 	name        string
@@ -107,6 +111,9 @@ func (r *Reconciler) applyTarget(ctx context.Context, es *esv1.ExternalSecret, l
 			WithController(true).WithBlockOwnerDeletion(true))
 	}
 	if err := r.Client.Apply(ctx, ac, client.FieldOwner(fieldManager), client.ForceOwnership); err != nil {
+		if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			return false, errNamespaceTerminating
+		}
 		if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) {
 			return false, stall(esv1.ReasonSecretSyncedError, fmt.Errorf("writing Secret %s/%s: %w", es.Namespace, want.name, err))
 		}

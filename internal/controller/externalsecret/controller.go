@@ -67,7 +67,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{RequeueAfter: decision.after, Priority: ptr.To(priorityRefresh)}, nil
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("Syncing", "why", decision.why)
-	return r.report(ctx, &es, r.sync(ctx, &es, live), storeGeneration)
+	out := r.sync(ctx, &es, live)
+	if errors.Is(out.err, errNamespaceTerminating) {
+		return reconcile.Result{}, nil
+	}
+	return r.report(ctx, &es, out, storeGeneration)
 }
 
 func (r *Reconciler) now() time.Time {

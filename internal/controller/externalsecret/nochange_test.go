@@ -44,6 +44,23 @@ func counterSum(t *testing.T, name string, match map[string]string) float64 {
 	return total
 }
 
+// waitQuiet waits until the controller has stopped working on objects of
+// earlier tests (whose namespaces are being deleted), so that the global
+// counters read next move only because of this test: no sync for 1.5 s.
+func waitQuiet(t *testing.T) {
+	t.Helper()
+	last, since := counterSum(t, "secretbridge_sync_total", nil), time.Now()
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if now := counterSum(t, "secretbridge_sync_total", nil); now != last {
+			last, since = now, time.Now()
+		}
+		if time.Since(since) < 1500*time.Millisecond {
+			return fmt.Errorf("controller still busy")
+		}
+		return nil
+	})
+}
+
 // Reconciles that find nothing to do (here: someone else annotating the
 // Secret, which re-queues the ExternalSecret) make no provider call, build
 // no client and write nothing.
@@ -55,6 +72,7 @@ func TestNoProviderWorkWhenNothingChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitReady(t, env, ns, "db", esv1.ReasonSecretSynced)
+	waitQuiet(t)
 	calls := counterSum(t, "secretbridge_provider_calls_total", map[string]string{"provider": "fake"})
 	builds := counterSum(t, "secretbridge_provider_client_cache_total", map[string]string{"event": "miss"})
 	syncs := counterSum(t, "secretbridge_sync_total", nil)

@@ -22,6 +22,7 @@ generate: ## Regenerate deepcopy code and the CRDs from api/v1.
 	rm -rf $(CRD_DIR) && mkdir -p $(CRD_DIR)
 	$(GO) tool controller-gen crd paths=./api/... output:crd:artifacts:config=$(CRD_DIR)
 	$(GO) run ./hack/crdversions $(CRD_DIR)
+	$(GO) tool controller-gen rbac:roleName=secretbridge-controller paths=./internal/... output:rbac:artifacts:config=config/rbac
 
 verify: generate ## Regenerate, lint, and fail on any diff or finding.
 	@stale=$$(git status --porcelain -- api config); [ -z "$$stale" ] || { echo "generated files differ from the commit; run 'make generate' and commit:" >&2; echo "$$stale" >&2; exit 1; }

@@ -23,6 +23,31 @@ import (
 	_ "github.com/secretbridge/secretbridge/internal/provider/vault"
 )
 
+// The permissions of the controller, generated into config/rbac/role.yaml
+// (make generate). Each line says why it is needed.
+//
+// ExternalSecrets: read, write status; ClusterExternalSecrets create and retract them.
+// +kubebuilder:rbac:groups=external-secrets.io,resources=externalsecrets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=external-secrets.io,resources=externalsecrets/status,verbs=get;patch
+// +kubebuilder:rbac:groups=external-secrets.io,resources=clusterexternalsecrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=external-secrets.io,resources=clusterexternalsecrets/status,verbs=get;patch
+// Children carry blockOwnerDeletion owner references to ClusterExternalSecrets,
+// and target Secrets to ExternalSecrets.
+// +kubebuilder:rbac:groups=external-secrets.io,resources=clusterexternalsecrets/finalizers;externalsecrets/finalizers,verbs=update
+// Target Secrets: written with server-side apply (patch), deleted under
+// deletionPolicy Delete; credential Secrets and templateFrom Secrets read.
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;patch;delete
+// templateFrom ConfigMaps and caProvider ConfigMaps.
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get
+// ClusterSecretStore conditions and ClusterExternalSecret selectors.
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// Provider logins with a ServiceAccount's identity (TokenRequest).
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get
+// +kubebuilder:rbac:groups="",resources=serviceaccounts/token,verbs=create
+// Leader election: the Lease, and the core Event it records on a leadership change.
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+
 // Setup registers every reconciler with mgr. It is a manager.Setup.
 func Setup(mgr ctrl.Manager, opts sbmanager.Options) error {
 	clients := provider.NewCache(provider.CacheOptions{

@@ -65,6 +65,12 @@ type controllerProcess struct {
 // the test ends.
 func runController(t *testing.T, env *testenv.Env, args ...string) *controllerProcess {
 	t.Helper()
+	return runControllerWithKubeconfig(t, env, env.KubeconfigPath, args...)
+}
+
+// runControllerWithKubeconfig starts the binary with the given kubeconfig.
+func runControllerWithKubeconfig(t *testing.T, env *testenv.Env, kubeconfig string, args ...string) *controllerProcess {
+	t.Helper()
 	ports, err := testenv.FreePorts(2)
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +81,7 @@ func runController(t *testing.T, env *testenv.Env, args ...string) *controllerPr
 		t.Fatal(err)
 	}
 	p.cmd = exec.Command(binary(t, env), append([]string{"controller",
-		"--kubeconfig", env.KubeconfigPath,
+		"--kubeconfig", kubeconfig,
 		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", ports[0]),
 		"--health-probe-bind-address", p.probes,
 		"--log-level", "debug",

@@ -47,8 +47,10 @@ type AWSProvider struct {
 	// +optional
 	Role string `json:"role,omitempty"`
 
-	// additionalRoles are IAM role ARNs assumed in order after role (role
-	// chaining).
+	// additionalRoles are IAM role ARNs assumed in order before role (role
+	// chaining, as upstream): each is assumed with the credentials of the
+	// previous one, and role last; only role carries externalID and session
+	// tags.
 	// +optional
 	AdditionalRoles []string `json:"additionalRoles,omitempty"`
 

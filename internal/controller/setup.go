@@ -18,6 +18,7 @@ import (
 	"github.com/secretbridge/secretbridge/internal/provider"
 
 	// The providers register themselves.
+	_ "github.com/secretbridge/secretbridge/internal/provider/aws"
 	_ "github.com/secretbridge/secretbridge/internal/provider/fake"
 	_ "github.com/secretbridge/secretbridge/internal/provider/kubernetes"
 	_ "github.com/secretbridge/secretbridge/internal/provider/vault"

@@ -225,7 +225,7 @@ func waitSecret(ctx context.Context, env *testenv.Env, ok func(map[string][]byte
 			return s.Data, nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return nil, fmt.Errorf("Secret %s/%s not as expected within 30s", appNS, secretNm)
+			return nil, fmt.Errorf("the Secret %s/%s is not as expected within 30s", appNS, secretNm)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -71,7 +71,7 @@ func TestSecretRefNamespaces(t *testing.T) {
 		{name: "missing key", store: namespacedStore(f.ns, withAuth(&esv1.AWSAuth{SecretRef: &esv1.AWSAuthSecretRef{
 			AccessKeyID:     &esv1.SecretKeySelector{Name: "aws", Key: "id"},
 			SecretAccessKey: &esv1.SecretKeySelector{Name: "aws", Key: "secret"},
-		}})), wantInErr: `has no key "secret" (its keys: id, key)`},
+		}})), wantInErr: `has no key "secret" (its keys: "id", "key")`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

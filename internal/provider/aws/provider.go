@@ -176,7 +176,7 @@ func (p Provider) NewClient(ctx context.Context, store provider.Store, kube clie
 	if err != nil {
 		return nil, err
 	}
-	r := refs{kube: kube, store: store, referent: namespace}
+	r := refs{provider.Refs{Kube: kube, Store: store, Referent: namespace}}
 	sess, err := auth.session(ctx, p, base, r, spec)
 	if err != nil {
 		transport.CloseIdleConnections()

@@ -33,10 +33,10 @@ func (b *builder) serviceAccountAuth(ctx context.Context, sa *esv1.ServiceAccoun
 	if err != nil {
 		return err
 	}
-	if b.refs.kube == nil {
+	if b.refs.Kube == nil {
 		return fmt.Errorf("requesting a token for ServiceAccount %s: no Kubernetes client was given", objectName(ns, sa.Name))
 	}
-	tokens := &serviceAccountTokens{kube: b.refs.kube, path: path, namespace: ns, name: sa.Name, audiences: sa.Audiences}
+	tokens := &serviceAccountTokens{kube: b.refs.Kube, path: path, namespace: ns, name: sa.Name, audiences: sa.Audiences}
 	if _, err := tokens.current(ctx); err != nil {
 		return err
 	}

@@ -2,17 +2,11 @@ package kubernetes
 
 import (
 	"context"
-	"crypto/x509"
-	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	esv1 "github.com/secretbridge/secretbridge/api/v1"
 	"github.com/secretbridge/secretbridge/internal/provider"
@@ -24,8 +18,6 @@ const (
 	requestTimeout = 30 * time.Second
 	clientQPS      = 50
 	clientBurst    = 100
-	// defaultCAKey is the key read from a caProvider that names none.
-	defaultCAKey = "ca.crt"
 	// inClusterCAFile is the CA of the cluster the controller runs in, used
 	// when server is omitted and no CA is configured.
 	inClusterCAFile = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
@@ -101,44 +93,22 @@ func (b *builder) serverConfig(ctx context.Context) (*rest.Config, error) {
 	return cfg, nil
 }
 
-// refs reads what a store refers to, under the namespace rules of its kind.
+// refs reads what a store refers to, under the namespace rules of its kind
+// (provider.Refs).
 type refs struct {
-	kube     client.Client
-	store    provider.Store
-	referent string // the namespace of the ExternalSecret using the store
+	provider.Refs
 }
 
-// namespaceFor returns the namespace a reference at path resolves in: the
-// store's own for a SecretStore; for a ClusterSecretStore the selector's
-// namespace (selected), else the referent namespace.
 func (r refs) namespaceFor(path, selected string) (string, error) {
-	if r.store.StoreKind() == string(esv1.SecretStoreKindSecretStore) {
-		return r.store.GetNamespace(), nil
-	}
-	if selected != "" {
-		return selected, nil
-	}
-	if r.referent != "" {
-		return r.referent, nil
-	}
-	return "", fmt.Errorf("%s has no namespace: %w", path, provider.ErrNoReferentNamespace)
+	return r.NamespaceFor(path, selected)
 }
 
-// secretValue reads the key sel points at. It also returns the Secret's
-// namespace/name for messages.
+// secretValue reads the key sel points at; an empty value is refused. It also
+// returns the Secret's namespace/name for messages.
 func (r refs) secretValue(ctx context.Context, path string, sel esv1.SecretKeySelector) ([]byte, string, error) {
-	ns, err := r.namespaceFor(path, sel.Namespace)
+	value, name, err := r.SecretKey(ctx, path, sel, "")
 	if err != nil {
-		return nil, "", err
-	}
-	name := objectName(ns, sel.Name)
-	var secret corev1.Secret
-	if err := r.get(ctx, path, ns, sel.Name, &secret); err != nil {
 		return nil, name, err
-	}
-	value, ok := secret.Data[sel.Key]
-	if !ok {
-		return nil, name, provider.NewConfigError(path+".key", "Secret %s has no key %q (its keys: %s)", name, sel.Key, keyList(secret.Data))
 	}
 	if len(value) == 0 {
 		return nil, name, provider.NewConfigError(path+".key", "key %q of Secret %s is empty", sel.Key, name)
@@ -148,82 +118,5 @@ func (r refs) secretValue(ctx context.Context, path string, sel esv1.SecretKeySe
 
 // caBundle reads the PEM bundle a caProvider points at.
 func (r refs) caBundle(ctx context.Context, path string, p esv1.CAProvider) ([]byte, error) {
-	ns, err := r.namespaceFor(path, p.Namespace)
-	if err != nil {
-		return nil, err
-	}
-	key := p.Key
-	if key == "" {
-		key = defaultCAKey
-	}
-	name := objectName(ns, p.Name)
-	var data map[string][]byte
-	switch p.Type {
-	case esv1.CAProviderTypeSecret:
-		var s corev1.Secret
-		if err := r.get(ctx, path, ns, p.Name, &s); err != nil {
-			return nil, err
-		}
-		data = s.Data
-	default:
-		var cm corev1.ConfigMap
-		if err := r.get(ctx, path, ns, p.Name, &cm); err != nil {
-			return nil, err
-		}
-		data = make(map[string][]byte, len(cm.Data)+len(cm.BinaryData))
-		for k, v := range cm.Data {
-			data[k] = []byte(v)
-		}
-		for k, v := range cm.BinaryData {
-			data[k] = v
-		}
-	}
-	ca, ok := data[key]
-	if !ok {
-		return nil, provider.NewConfigError(path+".key", "%s %s has no key %q (its keys: %s)", p.Type, name, key, keyList(data))
-	}
-	if !x509.NewCertPool().AppendCertsFromPEM(ca) {
-		return nil, provider.NewConfigError(path, "key %q of %s %s holds no PEM-encoded certificate", key, p.Type, name)
-	}
-	return ca, nil
-}
-
-// get reads one object for the reference at path. A missing object is a
-// *provider.ConfigError: creating it (or fixing the reference) is the fix.
-func (r refs) get(ctx context.Context, path, ns, name string, obj client.Object) error {
-	kind := "Secret"
-	if _, ok := obj.(*corev1.ConfigMap); ok {
-		kind = "ConfigMap"
-	}
-	if r.kube == nil {
-		return fmt.Errorf("reading %s %s for %s: no Kubernetes client was given", kind, objectName(ns, name), path)
-	}
-	err := r.kube.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj)
-	switch {
-	case err == nil:
-		return nil
-	case apierrors.IsNotFound(err):
-		return provider.NewConfigError(path, "%s %s not found", kind, objectName(ns, name))
-	case apierrors.IsForbidden(err):
-		return fmt.Errorf("reading %s %s for %s: the controller may not read it (check its RBAC): %w", kind, objectName(ns, name), path, err)
-	default:
-		return fmt.Errorf("reading %s %s for %s: %w", kind, objectName(ns, name), path, err)
-	}
-}
-
-// keyList lists the keys of data for a message (names only).
-func keyList(data map[string][]byte) string {
-	if len(data) == 0 {
-		return "none"
-	}
-	keys := make([]string, 0, len(data))
-	for k := range data {
-		keys = append(keys, fmt.Sprintf("%q", k))
-	}
-	slices.Sort(keys)
-	const maxKeys = 20
-	if len(keys) > maxKeys {
-		keys = append(keys[:maxKeys], fmt.Sprintf("and %d more", len(keys)-maxKeys))
-	}
-	return strings.Join(keys, ", ")
+	return r.CABundle(ctx, path, p)
 }

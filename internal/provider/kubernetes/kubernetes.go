@@ -164,7 +164,7 @@ func (p Provider) NewClient(ctx context.Context, store provider.Store, kube clie
 		return nil, err
 	}
 	b := &builder{
-		refs: refs{kube: kube, store: store, referent: namespace},
+		refs: refs{provider.Refs{Kube: kube, Store: store, Referent: namespace}},
 		spec: store.StoreSpec().Provider.Kubernetes,
 	}
 	cfg, err := b.restConfig(ctx)

@@ -108,7 +108,7 @@ func (p Provider) NewClient(ctx context.Context, store provider.Store, kube clie
 	c := &Client{
 		spec:     spec,
 		server:   strings.TrimRight(spec.Server, "/"),
-		refs:     refs{kube: kube, store: store, referent: namespace},
+		refs:     refs{provider.Refs{Kube: kube, Store: store, Referent: namespace}},
 		ctrl:     provider.ControllerFrom(ctx),
 		mounts:   map[string]mountLookup{},
 		keys:     map[string]*location{},

@@ -24,7 +24,6 @@ type refs struct {
 // serviceAccount is a ServiceAccount a token is requested for.
 type serviceAccount = provider.ServiceAccount
 
-
 func (r refs) namespaceFor(path, selected string) (string, error) {
 	return r.NamespaceFor(path, selected)
 }

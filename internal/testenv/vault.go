@@ -61,7 +61,7 @@ func startVault(ctx context.Context, path, dir string) (*Vault, error) {
 	if err := v.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting vault: %w", err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, v.Addr+"/v1/sys/health", nil)
 		resp, err := v.http.Do(req)
@@ -72,7 +72,7 @@ func startVault(ctx context.Context, path, dir string) (*Vault, error) {
 			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return v, fmt.Errorf("vault did not become healthy within 60s (log: %s): %v", logf.Name(), err)
+			return v, fmt.Errorf("vault did not become healthy within 2m (log: %s): %v", logf.Name(), err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

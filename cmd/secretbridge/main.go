@@ -5,12 +5,18 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/secretbridge/secretbridge/internal/cli"
 )
 
 func main() {
-	if err := cli.NewRoot().Execute(); err != nil {
+	root := cli.NewRoot()
+	if filepath.Base(os.Args[0]) == "kubectl-secretbridge" {
+		// kubectl runs plugins by this name; say so in usage lines.
+		root.Use = "kubectl secretbridge"
+	}
+	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/cobra"
+
 	"github.com/secretbridge/secretbridge/internal/cli"
 )
 
@@ -14,7 +16,7 @@ func main() {
 	root := cli.NewRoot()
 	if filepath.Base(os.Args[0]) == "kubectl-secretbridge" {
 		// kubectl runs plugins by this name; say so in usage lines.
-		root.Use = "kubectl secretbridge"
+		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl secretbridge"}
 	}
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)

@@ -37,7 +37,7 @@ tools: ## Build kube-apiserver, kube-controller-manager, kubectl, etcd and vault
 test: tools ## Run every test against the real API server and Vault.
 	$(GO) test $(TEST_FLAGS) ./...
 
-demo: tools build ## Run the article's scenario on local real servers; Ctrl-C stops and cleans up.
+demo: tools build ## Run the article's scenario on local real servers; Ctrl-C stops and cleans up (DEMO_EXIT_AFTER_ROTATION=1: stop after the rotation).
 	$(GO) run ./hack/demo
 
 clean:

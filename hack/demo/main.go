@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -25,6 +26,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -43,12 +45,20 @@ type options struct {
 
 func main() {
 	var o options
+	exitDefault, _ := strconv.ParseBool(os.Getenv("DEMO_EXIT_AFTER_ROTATION"))
 	flag.StringVar(&o.binary, "binary", "bin/secretbridge", "the secretbridge binary to run")
-	flag.BoolVar(&o.exitAfterRotation, "exit", os.Getenv("DEMO_EXIT_AFTER_ROTATION") != "", "exit after the rotation instead of waiting for Ctrl-C")
+	flag.BoolVar(&o.exitAfterRotation, "exit", exitDefault, "exit after the rotation instead of waiting for Ctrl-C (default from DEMO_EXIT_AFTER_ROTATION=1)")
 	flag.Parse()
 	o.out = os.Stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// After the first Ctrl-C the demo cleans up; a second one kills it
+		// at once (the servers' reaper and the controller's parent-death
+		// signal still stop every process).
+		<-ctx.Done()
+		stop()
+	}()
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
@@ -90,11 +100,11 @@ func run(ctx context.Context, o options) error {
 	}
 
 	say("Starting %s controller as %s/%s", binary, ctrlNS, ctrlSA)
-	logPath := filepath.Join(os.TempDir(), fmt.Sprintf("secretbridge-demo-%d.log", os.Getpid()))
-	logf, err := os.Create(logPath)
+	logf, err := os.CreateTemp("", "secretbridge-demo-*.log")
 	if err != nil {
 		return err
 	}
+	logPath := logf.Name()
 	defer os.Remove(logPath)
 	defer logf.Close()
 	ports, err := testenv.FreePorts(1)
@@ -105,23 +115,29 @@ func run(ctx context.Context, o options) error {
 		"--pod-namespace", ctrlNS, "--service-account-name", ctrlSA,
 		"--metrics-bind-address", "0", "--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--log-format", "text")
 	ctrl.Stdout, ctrl.Stderr = logf, logf
-	ctrl.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, and killed if the demo dies without cleaning up.
+	ctrl.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := ctrl.Start(); err != nil {
 		return err
 	}
-	defer func() {
-		_ = syscall.Kill(-ctrl.Process.Pid, syscall.SIGTERM)
-		_ = ctrl.Wait()
-	}()
+	defer stopController(ctrl)
+	// failed adds the end of the controller's log to err: the log file is
+	// removed when the demo ends.
+	failed := func(err error) error {
+		if ctx.Err() != nil {
+			return nil // interrupted
+		}
+		return fmt.Errorf("%w\nthe controller's log ends with:\n%s", err, tail(logPath, 30))
+	}
 
 	say("Applying the article's two manifests (test/testdata/seed/, server set to %s)", env.Vault.Addr)
 	start := time.Now()
 	if err := applySeed(ctx, env); err != nil {
-		return err
+		return failed(err)
 	}
 	data, err := waitSecret(ctx, env, func(d map[string][]byte) bool { return len(d) > 0 })
 	if err != nil {
-		return fmt.Errorf("%w (controller log: %s)", err, logPath)
+		return failed(err)
 	}
 	say("Secret %s/%s is there %s after applying", appNS, secretNm, time.Since(start).Round(time.Millisecond))
 	kubectl(o.out, env, "get", "externalsecrets", "-A")
@@ -132,17 +148,17 @@ func run(ctx context.Context, o options) error {
 
 	say("Rotating: a new password in Vault, then the force-sync annotation")
 	if _, err := env.Vault.Request(ctx, env.Vault.RootToken, "POST", kvPath, map[string]any{"data": map[string]any{"username": "app", "password": "rotated-" + time.Now().Format("150405")}}); err != nil {
-		return err
+		return failed(err)
 	}
 	start = time.Now()
-	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, esv1.AnnotationForceSync, start.Format(time.RFC3339))
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, esv1.AnnotationForceSync, start.Format(time.RFC3339Nano))
 	es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Namespace: appNS, Name: esName}}
-	if err := env.Client.Patch(ctx, es, client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
-		return err
+	if err := env.Client.Patch(ctx, es, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+		return failed(err)
 	}
 	data, err = waitSecret(ctx, env, func(d map[string][]byte) bool { return strings.HasPrefix(string(d["password"]), "rotated-") })
 	if err != nil {
-		return err
+		return failed(err)
 	}
 	say("The Secret followed in %s", time.Since(start).Round(time.Millisecond))
 	printSecret(o.out, data)
@@ -151,11 +167,50 @@ func run(ctx context.Context, o options) error {
 		say("Done; stopping everything")
 		return nil
 	}
-	say("Still running. Try:\n    export KUBECONFIG=%s\n    bin/kubectl get es -A\n    VAULT_ADDR=%s VAULT_TOKEN=%s bin/vault kv put secret/prod/app-db username=app password=new\n    bin/kubectl annotate es -n default %s %s=$(date +%%s) --overwrite\nController log: %s\nPress Ctrl-C to stop and clean up.",
-		env.KubeconfigPath, env.Vault.Addr, env.Vault.RootToken, esName, esv1.AnnotationForceSync, logPath)
+	say("Still running.\n"+
+		"    kubeconfig:  %s\n"+
+		"    Vault:       %s (root token %s)\n"+
+		"    controller:  log in %s\n"+
+		"Try, from %s:\n"+
+		"    export KUBECONFIG=%s VAULT_ADDR=%s VAULT_TOKEN=%s\n"+
+		"    bin/kubectl get es -A\n"+
+		"    bin/vault kv put secret/prod/app-db username=app password=changed\n"+
+		"    bin/kubectl annotate es -n %s %s %s=\"$(date +%%s)\" --overwrite\n"+
+		"    bin/kubectl get secret -n %s %s -o jsonpath='{.data.password}' | base64 -d; echo\n"+
+		"    bin/kubectl describe es -n %s %s\n"+
+		"Press Ctrl-C to stop everything and clean up.",
+		env.KubeconfigPath, env.Vault.Addr, env.Vault.RootToken, logPath,
+		env.RepoRoot, env.KubeconfigPath, env.Vault.Addr, env.Vault.RootToken,
+		appNS, esName, esv1.AnnotationForceSync,
+		appNS, secretNm,
+		appNS, esName)
 	<-ctx.Done()
 	say("Stopping and cleaning up")
 	return nil
+}
+
+// stopController sends SIGTERM to the controller's process group and waits
+// for it, killing it after 20 seconds.
+func stopController(ctrl *exec.Cmd) {
+	done := make(chan struct{})
+	go func() { _ = ctrl.Wait(); close(done) }()
+	_ = syscall.Kill(-ctrl.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = syscall.Kill(-ctrl.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+// tail returns the last n lines of the file at path.
+func tail(path string, n int) string {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // prepare creates the controller's namespace and ServiceAccount, lets it
@@ -224,10 +279,16 @@ func waitSecret(ctx context.Context, env *testenv.Env, ok func(map[string][]byte
 		if err == nil && ok(s.Data) {
 			return s.Data, nil
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("the Secret %s/%s is not as expected within 30s", appNS, secretNm)
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
 

@@ -41,6 +41,7 @@ func binary(t *testing.T, env *testenv.Env) string {
 			buildErr = err
 			return
 		}
+		env.OnStop(func() { _ = os.RemoveAll(dir) })
 		binPath = filepath.Join(dir, "secretbridge")
 		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/secretbridge")
 		cmd.Dir = env.RepoRoot

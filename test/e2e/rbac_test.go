@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,7 +47,7 @@ func TestBinaryRunsWithGeneratedRBAC(t *testing.T) {
 		if err := env.Client.Create(t.Context(), obj); err != nil && !apierrors.IsAlreadyExists(err) {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = env.Client.Delete(t.Context(), obj) })
+		t.Cleanup(func() { _ = env.Client.Delete(context.Background(), obj) })
 	}
 
 	// A kubeconfig holding only that ServiceAccount's token.
@@ -76,7 +77,7 @@ func TestBinaryRunsWithGeneratedRBAC(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Cleanup(func() { _ = env.Client.Delete(t.Context(), ces) })
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), ces) })
 	waitReason(t, env, appNS, "app", esv1.ReasonSecretSynced)
 	waitReason(t, env, appNS, "fanned", esv1.ReasonSecretSynced)
 	var s corev1.Secret

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	esv1 "github.com/secretbridge/secretbridge/api/v1"
+	"github.com/secretbridge/secretbridge/internal/eventnote"
 )
 
 // Reasons of the Events emitted when Ready changes. The condition itself has
@@ -246,5 +247,5 @@ func (r *Reconciler) report(ctx context.Context, ces *esv1.ClusterExternalSecret
 // ClusterExternalSecret.
 func (r *Reconciler) announce(ctx context.Context, ces *esv1.ClusterExternalSecret, eventType, reason, msg string) {
 	logf.FromContext(ctx).Info(msg, "reason", reason)
-	r.Recorder.Eventf(ces, nil, eventType, reason, "Provision", "%s", msg)
+	r.Recorder.Eventf(ces, nil, eventType, reason, "Provision", "%s", eventnote.Fit(msg))
 }

@@ -1,6 +1,7 @@
 package externalsecret_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -80,7 +81,7 @@ func TestClusterSecretStoreConditionsAreEnforced(t *testing.T) {
 	if err := env.Client.Create(t.Context(), css); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = env.Client.Delete(t.Context(), css) })
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), css) })
 	for _, ns := range []string{allowed, denied} {
 		if err := env.Client.Create(t.Context(), newES(ns, "db", css.Name, func(es *esv1.ExternalSecret) {
 			es.Spec.SecretStoreRef.Kind = esv1.SecretStoreKindClusterSecretStore

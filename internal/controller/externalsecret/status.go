@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	esv1 "github.com/secretbridge/secretbridge/api/v1"
+	"github.com/secretbridge/secretbridge/internal/eventnote"
 	"github.com/secretbridge/secretbridge/internal/metrics"
 )
 
@@ -118,13 +119,13 @@ func (r *Reconciler) report(ctx context.Context, es *esv1.ExternalSecret, out sy
 	switch {
 	case out.err != nil && transition:
 		log.Info("Sync failed", "reason", reason, "error", msg)
-		r.Recorder.Eventf(es, nil, corev1.EventTypeWarning, reason, "Sync", "%s", msg)
+		r.Recorder.Eventf(es, nil, corev1.EventTypeWarning, reason, "Sync", "%s", eventnote.Fit(msg))
 	case out.err == nil && len(out.warnings) > 0 && prev.Message != msg:
 		log.Info("Synced with interpretations", "warnings", out.warnings)
-		r.Recorder.Eventf(es, nil, corev1.EventTypeWarning, "Interpreted", "Sync", "%s", strings.Join(out.warnings, "; "))
+		r.Recorder.Eventf(es, nil, corev1.EventTypeWarning, "Interpreted", "Sync", "%s", eventnote.Fit(strings.Join(out.warnings, "; ")))
 	case out.err == nil && (transition || out.wrote):
 		log.Info("Synced", "secret", es.Spec.TargetOrDefault().NameOrDefault(es.Name), "wrote", out.wrote, "deleted", out.deleted)
-		r.Recorder.Eventf(es, nil, corev1.EventTypeNormal, reason, "Sync", "%s", msg)
+		r.Recorder.Eventf(es, nil, corev1.EventTypeNormal, reason, "Sync", "%s", eventnote.Fit(msg))
 	}
 
 	switch {

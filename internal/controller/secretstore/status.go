@@ -11,6 +11,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	esv1 "github.com/secretbridge/secretbridge/api/v1"
+	"github.com/secretbridge/secretbridge/internal/eventnote"
 )
 
 // ReadyCondition returns the Ready condition of a store's status, or nil
@@ -182,5 +183,5 @@ func (r *Reconciler) announce(ctx context.Context, s store, ready esv1.SecretSto
 		eventType = corev1.EventTypeWarning
 		log.Info("Store is not ready", "reason", ready.Reason, "message", ready.Message)
 	}
-	r.Recorder.Eventf(s, nil, eventType, ready.Reason, eventAction, "%s", ready.Message)
+	r.Recorder.Eventf(s, nil, eventType, ready.Reason, eventAction, "%s", eventnote.Fit(ready.Message))
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/secretbridge/secretbridge/internal/controller"
 	"github.com/secretbridge/secretbridge/internal/manager"
+	"github.com/secretbridge/secretbridge/internal/provider"
 )
 
 func newControllerCommand() *cobra.Command {
@@ -22,6 +24,8 @@ func newControllerCommand() *cobra.Command {
 		kubeconfig string
 		logLevel   string
 		logFormat  string
+		// endpointOverrides replace SDK endpoints (provider.EndpointOverride).
+		endpointOverrides map[string]string
 	)
 	cmd := &cobra.Command{
 		Use:   "controller",
@@ -38,6 +42,9 @@ func newControllerCommand() *cobra.Command {
 				return err
 			}
 			ctrl.SetLogger(logger)
+			if err := provider.SetEndpointOverrides(endpointOverrides); err != nil {
+				return err
+			}
 			cfg, err := restConfig(kubeconfig)
 			if err != nil {
 				return err
@@ -58,6 +65,7 @@ func newControllerCommand() *cobra.Command {
 	f.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the pod's namespace).")
 	f.StringVar(&opts.PodNamespace, "pod-namespace", os.Getenv("POD_NAMESPACE"), "The controller's own namespace (default $POD_NAMESPACE, set by the Helm chart from the downward API).")
 	f.StringVar(&opts.ServiceAccountName, "service-account-name", os.Getenv("SERVICE_ACCOUNT_NAME"), "The controller's own ServiceAccount, which stores may authenticate as (default $SERVICE_ACCOUNT_NAME).")
+	f.StringToStringVar(&endpointOverrides, "endpoint-override", nil, "Replace a provider SDK's endpoint, NAME=URL, repeatable (private/VPC endpoints, sovereign clouds). Names: "+strings.Join(provider.KnownEndpoints(), "; ")+".")
 	f.StringVar(&logLevel, "log-level", "info", "Log level: debug, info or error.")
 	f.StringVar(&logFormat, "log-format", "json", "Log format: json or text.")
 	return cmd

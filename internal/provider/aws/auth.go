@@ -99,6 +99,9 @@ func (p Provider) baseConfig(region string, rs *esv1.SecretStoreRetrySettings) (
 			})
 		},
 	}
+	if ep := provider.EndpointOverride(endpointName); ep != "" {
+		cfg.BaseEndpoint = aws.String(ep)
+	}
 	if p.hooks != nil && p.hooks.endpoint != "" {
 		cfg.BaseEndpoint = aws.String(p.hooks.endpoint)
 	}

@@ -19,8 +19,13 @@ const Name = "aws"
 
 const field = "spec.provider.aws"
 
+// endpointName is the --endpoint-override name of the base URL of every AWS
+// service the provider calls (STS, Secrets Manager, SSM).
+const endpointName = "aws"
+
 func init() {
 	provider.Register(Name, Provider{}, func(p *esv1.SecretStoreProvider) bool { return p.AWS != nil })
+	provider.RegisterEndpoint(endpointName, "base URL of STS, Secrets Manager and SSM, e.g. a VPC endpoint")
 }
 
 // Provider builds AWS clients from spec.provider.aws.

@@ -72,6 +72,19 @@ func runController(t *testing.T, env *testenv.Env, args ...string) *controllerPr
 // runControllerWithKubeconfig starts the binary with the given kubeconfig.
 func runControllerWithKubeconfig(t *testing.T, env *testenv.Env, kubeconfig string, args ...string) *controllerProcess {
 	t.Helper()
+	return startController(t, env, kubeconfig, nil, args...)
+}
+
+// runControllerWithEnv starts the binary with extra environment variables
+// (NAME=value), e.g. SSL_CERT_FILE to trust a provider test server's CA.
+func runControllerWithEnv(t *testing.T, env *testenv.Env, extraEnv []string, args ...string) *controllerProcess {
+	t.Helper()
+	return startController(t, env, env.KubeconfigPath, extraEnv, args...)
+}
+
+// startController starts the binary and stops it when the test ends.
+func startController(t *testing.T, env *testenv.Env, kubeconfig string, extraEnv []string, args ...string) *controllerProcess {
+	t.Helper()
 	ports, err := testenv.FreePorts(2)
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +101,7 @@ func runControllerWithKubeconfig(t *testing.T, env *testenv.Env, kubeconfig stri
 		"--log-level", "debug",
 	}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
-	p.cmd.Env = append(os.Environ(), "VAULT_ADDR=", "VAULT_TOKEN=")
+	p.cmd.Env = append(append(os.Environ(), "VAULT_ADDR=", "VAULT_TOKEN="), extraEnv...)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

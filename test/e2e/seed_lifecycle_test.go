@@ -87,9 +87,16 @@ func seedVault(t *testing.T, env *testenv.Env, policy, hcl string) (ctrlNS strin
 // returns how long that took from start.
 func waitSecretData(t *testing.T, env *testenv.Env, ns string, want map[string]string, start time.Time) time.Duration {
 	t.Helper()
+	return waitTargetData(t, env, ns, seedTarget, want, start)
+}
+
+// waitTargetData waits until Secret ns/name holds exactly want and returns
+// how long that took from start. Errors name the keys, never the values.
+func waitTargetData(t *testing.T, env *testenv.Env, ns, name string, want map[string]string, start time.Time) time.Duration {
+	t.Helper()
 	testenv.Eventually(t, 60*time.Second, func() error {
 		var s corev1.Secret
-		if err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: seedTarget}, &s); err != nil {
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &s); err != nil {
 			return err
 		}
 		got := map[string]string{}
@@ -97,7 +104,7 @@ func waitSecretData(t *testing.T, env *testenv.Env, ns string, want map[string]s
 			got[k] = string(v)
 		}
 		if !maps.Equal(got, want) {
-			return fmt.Errorf("Secret %s/%s has keys %v, not the wanted data yet", ns, seedTarget, slices.Sorted(maps.Keys(got)))
+			return fmt.Errorf("Secret %s/%s has keys %v, not the wanted data yet", ns, name, slices.Sorted(maps.Keys(got)))
 		}
 		return nil
 	})

@@ -20,6 +20,7 @@ import (
 	// The providers register themselves.
 	_ "github.com/secretbridge/secretbridge/internal/provider/aws"
 	_ "github.com/secretbridge/secretbridge/internal/provider/fake"
+	_ "github.com/secretbridge/secretbridge/internal/provider/gcp"
 	_ "github.com/secretbridge/secretbridge/internal/provider/kubernetes"
 	_ "github.com/secretbridge/secretbridge/internal/provider/vault"
 )

@@ -19,6 +19,7 @@ import (
 
 	// The providers register themselves.
 	_ "github.com/secretbridge/secretbridge/internal/provider/aws"
+	_ "github.com/secretbridge/secretbridge/internal/provider/azure"
 	_ "github.com/secretbridge/secretbridge/internal/provider/fake"
 	_ "github.com/secretbridge/secretbridge/internal/provider/gcp"
 	_ "github.com/secretbridge/secretbridge/internal/provider/kubernetes"

@@ -1,0 +1,142 @@
+package azure
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	esv1 "github.com/secretbridge/secretbridge/api/v1"
+	"github.com/secretbridge/secretbridge/internal/provider"
+	"github.com/secretbridge/secretbridge/internal/provider/azure/azuretest"
+	"github.com/secretbridge/secretbridge/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// unique returns prefix followed by 8 random hex characters.
+func unique(prefix string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// fixture is one test's Azure server, vault, API server namespace and
+// provider.
+type fixture struct {
+	env   *testenv.Env
+	srv   *azuretest.Server
+	ns    string
+	vault string
+	p     Provider
+}
+
+// newFixture starts an Azure test server with one access-policy vault and
+// creates a namespace; the provider talks to the server with millisecond
+// retry delays and trusts only the server's CA.
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	return newFixtureWith(t, azuretest.Options{}, false)
+}
+
+// newFixtureWith is newFixture with server options and an RBAC vault.
+func newFixtureWith(t *testing.T, opts azuretest.Options, rbac bool) *fixture {
+	t.Helper()
+	env := testenv.Get(t)
+	srv := azuretest.New(t, opts)
+	vault := unique("kv")
+	srv.AddVault(vault, rbac)
+	return &fixture{
+		env:   env,
+		srv:   srv,
+		ns:    env.Namespace(t),
+		vault: vault,
+		p: Provider{hooks: &hooks{
+			login: srv.URL, vault: srv.URL, imds: srv.URL,
+			rootCAs: srv.CertPool(), retryDelay: time.Millisecond,
+		}},
+	}
+}
+
+// createSecret creates a Secret in ns.
+func (f *fixture) createSecret(t *testing.T, ns, name string, data map[string]string) {
+	t.Helper()
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, StringData: data}
+	if err := f.env.Client.Create(t.Context(), s); err != nil {
+		t.Fatalf("creating Secret %s/%s: %v", ns, name, err)
+	}
+}
+
+// secretApp registers an application with a client secret, grants it perms
+// on the fixture's vault, stores its credentials in a Secret of ns and
+// returns a spec that uses them, and the client ID.
+func (f *fixture) secretApp(t *testing.T, ns string, perms ...azuretest.Permission) (*esv1.AzureKVProvider, string) {
+	t.Helper()
+	secret := unique("s3cr3t-value-")
+	id := f.srv.AddApplication(secret)
+	f.srv.Grant(f.vault, id, perms...)
+	name := unique("azure-creds-")
+	f.createSecret(t, ns, name, map[string]string{"client-id": id, "client-secret": secret})
+	return &esv1.AzureKVProvider{
+		VaultURL: azuretest.VaultURL(f.vault),
+		TenantID: f.srv.TenantID,
+		AuthSecretRef: &esv1.AzureKVAuth{
+			ClientID:     &esv1.SecretKeySelector{Name: name, Key: "client-id"},
+			ClientSecret: &esv1.SecretKeySelector{Name: name, Key: "client-secret"},
+		},
+	}, id
+}
+
+// namespacedStore returns a SecretStore in ns with spec.
+func namespacedStore(ns string, spec *esv1.AzureKVProvider) *esv1.SecretStore {
+	return &esv1.SecretStore{
+		ObjectMeta: metav1.ObjectMeta{Name: "azure", Namespace: ns, UID: types.UID(unique("uid-")), Generation: 1},
+		Spec:       esv1.SecretStoreSpec{Provider: esv1.SecretStoreProvider{AzureKV: spec}},
+	}
+}
+
+// clusterStore returns a ClusterSecretStore with spec.
+func clusterStore(spec *esv1.AzureKVProvider) *esv1.ClusterSecretStore {
+	return &esv1.ClusterSecretStore{
+		ObjectMeta: metav1.ObjectMeta{Name: unique("azure-"), UID: types.UID(unique("uid-")), Generation: 1},
+		Spec:       esv1.SecretStoreSpec{Provider: esv1.SecretStoreProvider{AzureKV: spec}},
+	}
+}
+
+// client builds a client for store as used from namespace and closes it
+// when the test ends.
+func (f *fixture) client(t *testing.T, store provider.Store, namespace string) *Client {
+	t.Helper()
+	cl, err := f.p.NewClient(t.Context(), store, f.env.Client, namespace)
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	t.Cleanup(func() { _ = cl.Close(context.Background()) })
+	return cl.(*Client)
+}
+
+// secretClient is client for a SecretStore whose application has perms.
+func (f *fixture) secretClient(t *testing.T, perms ...azuretest.Permission) (*Client, string) {
+	t.Helper()
+	spec, id := f.secretApp(t, f.ns, perms...)
+	return f.client(t, namespacedStore(f.ns, spec), f.ns), id
+}
+
+// ptr returns a pointer to v.
+func ptr[T any](v T) *T { return &v }
+
+// mustContain fails the test unless s contains every one of subs.
+func mustContain(t *testing.T, what, s string, subs ...string) {
+	t.Helper()
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			t.Errorf("%s does not contain %q:\n%s", what, sub, s)
+		}
+	}
+}

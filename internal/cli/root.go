@@ -17,6 +17,7 @@ Azure and other clusters, using the external-secrets.io API.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newControllerCommand(), newVersionCommand())
+	root.AddCommand(newControllerCommand(), newVersionCommand(),
+		newDoctorCommand(), newSyncCommand(), newRenderCommand(), newStatusCommand())
 	return root
 }

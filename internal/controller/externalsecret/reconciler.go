@@ -72,20 +72,42 @@ func (r *Reconciler) sync(ctx context.Context, es *esv1.ExternalSecret, live *co
 }
 
 func (r *Reconciler) syncData(ctx context.Context, es *esv1.ExternalSecret, live *corev1.Secret) syncOutcome {
-	got, err := fetchData(ctx, es, memoClients(r.clientFor(es)))
+	p, err := r.prepare(ctx, es, r.clientFor(es))
 	if err != nil {
 		return syncOutcome{err: err}
+	}
+	if p.delete {
+		return r.deleteTarget(ctx, es, live)
+	}
+	wrote, err := r.applyTarget(ctx, es, live, p.want)
+	return syncOutcome{err: err, wrote: wrote}
+}
+
+// prepared is what a sync will write: the desired Secret, or its deletion.
+type prepared struct {
+	want    desiredSecret
+	delete  bool // deletionPolicy Delete and no remote data left
+	missing int  // entries skipped because their remote secret is missing
+}
+
+// prepare runs the part of a sync that writes nothing: fetch through
+// clients, decide on deletion, template, and build the desired Secret.
+// `secretbridge render` runs it too (Render), so that it shows exactly
+// what a sync writes.
+func (r *Reconciler) prepare(ctx context.Context, es *esv1.ExternalSecret, clients clientFor) (prepared, error) {
+	got, err := fetchData(ctx, es, memoClients(clients))
+	if err != nil {
+		return prepared{}, err
 	}
 	target := es.Spec.TargetOrDefault()
 	if got.missing > 0 && len(got.data) == 0 && target.DeletionPolicyOrDefault() == esv1.DeletionPolicyDelete {
-		return r.deleteTarget(ctx, es, live)
+		return prepared{delete: true, missing: got.missing}, nil
 	}
 	res, err := r.render(ctx, es, got.data)
 	if err != nil {
-		return syncOutcome{err: err}
+		return prepared{}, err
 	}
-	wrote, err := r.applyTarget(ctx, es, live, desired(es, res))
-	return syncOutcome{err: err, wrote: wrote}
+	return prepared{want: desired(es, res), missing: got.missing}, nil
 }
 
 // clientFor resolves the store of an entry (default: spec.secretStoreRef) and

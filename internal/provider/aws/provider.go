@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -140,27 +139,11 @@ func checkSessionTags(spec *esv1.AWSProvider) error {
 // default of 3) and a fixed wait between them (0: the SDK's exponential
 // backoff) from spec.retrySettings.
 func retrySettings(rs *esv1.SecretStoreRetrySettings) (attempts int, wait time.Duration, err error) {
-	if rs == nil {
-		return 0, 0, nil
+	retries, wait, err := provider.RetrySettings(rs)
+	if err != nil || retries < 0 {
+		return 0, wait, err
 	}
-	if rs.MaxRetries != nil {
-		if *rs.MaxRetries < 0 {
-			return 0, 0, provider.NewConfigError("spec.retrySettings.maxRetries", "%d is negative", *rs.MaxRetries)
-		}
-		attempts = int(*rs.MaxRetries) + 1
-	}
-	if rs.RetryInterval != nil {
-		s := *rs.RetryInterval
-		if n, convErr := strconv.Atoi(s); convErr == nil {
-			wait = time.Duration(n) * time.Second
-		} else if wait, err = time.ParseDuration(s); err != nil {
-			return 0, 0, &provider.ConfigError{Field: "spec.retrySettings.retryInterval", Err: err}
-		}
-		if wait < 0 {
-			return 0, 0, provider.NewConfigError("spec.retrySettings.retryInterval", "%q is negative", s)
-		}
-	}
-	return attempts, wait, nil
+	return retries + 1, wait, nil
 }
 
 // NewClient builds a client for store as used from namespace (the

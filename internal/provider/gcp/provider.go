@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"time"
 
 	"golang.org/x/oauth2/google"
@@ -115,38 +114,10 @@ func (Provider) ValidateStore(store provider.Store) error {
 	if _, err := selectAuth(spec); err != nil {
 		return err
 	}
-	if _, _, err := retrySettings(store.StoreSpec().RetrySettings); err != nil {
+	if _, _, err := provider.RetrySettings(store.StoreSpec().RetrySettings); err != nil {
 		return err
 	}
 	return nil
-}
-
-// retrySettings returns how many times a throttled or unavailable call is
-// retried (-1: the default) and the initial wait (0: the default) from
-// spec.retrySettings.
-func retrySettings(rs *esv1.SecretStoreRetrySettings) (retries int, wait time.Duration, err error) {
-	retries = -1
-	if rs == nil {
-		return retries, 0, nil
-	}
-	if rs.MaxRetries != nil {
-		if *rs.MaxRetries < 0 {
-			return 0, 0, provider.NewConfigError("spec.retrySettings.maxRetries", "%d is negative", *rs.MaxRetries)
-		}
-		retries = int(*rs.MaxRetries)
-	}
-	if rs.RetryInterval != nil {
-		s := *rs.RetryInterval
-		if n, convErr := strconv.Atoi(s); convErr == nil {
-			wait = time.Duration(n) * time.Second
-		} else if wait, err = time.ParseDuration(s); err != nil {
-			return 0, 0, &provider.ConfigError{Field: "spec.retrySettings.retryInterval", Err: err}
-		}
-		if wait < 0 {
-			return 0, 0, provider.NewConfigError("spec.retrySettings.retryInterval", "%q is negative", s)
-		}
-	}
-	return retries, wait, nil
 }
 
 // NewClient builds a client for store as used from namespace (the
@@ -177,7 +148,7 @@ func (p Provider) NewClient(ctx context.Context, store provider.Store, kube clie
 		hc.CloseIdleConnections()
 		return nil, provider.NewConfigError(field+".projectID", "is empty and %s names no project: set the project that holds the secrets", creds.source)
 	}
-	retries, wait, err := retrySettings(store.StoreSpec().RetrySettings)
+	retries, wait, err := provider.RetrySettings(store.StoreSpec().RetrySettings)
 	if err != nil {
 		hc.CloseIdleConnections()
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -53,6 +54,79 @@ type coalescedClient struct {
 	// joined, when set (by tests), runs once a caller has joined or
 	// started a call and before it waits for the result.
 	joined func()
+
+	recentMu  sync.Mutex
+	recent    map[string]recentRead // successful reads, by operation and argument
+	lastPrune time.Time
+}
+
+// RecentReadTTL bounds how long a completed read may answer later callers
+// that allow it (WithReadsSince), and so the memory the remembered reads
+// take. It exceeds the engine's largest refresh tolerance (one minute), so
+// that during a cold start of thousands of objects, which the work queue
+// does not order by remote key, the readers of one key still share a read
+// made after they were created (at N = 5,000 a one-minute TTL let 210 of
+// 500 keys be read twice).
+const RecentReadTTL = 5 * time.Minute
+
+// recentRead is a successful read and when its provider call started.
+type recentRead struct {
+	began time.Time
+	res   sharedResult
+}
+
+type readsSinceKey struct{}
+
+// WithReadsSince returns ctx allowing the reads of a coalesced client to be
+// answered by a provider call that has already completed, provided that
+// call started at or after t (and not longer than RecentReadTTL ago): the
+// caller accepts any value read after t. Without it, or with a zero t, only
+// calls still in flight are shared. Errors are never reused.
+func WithReadsSince(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, readsSinceKey{}, t)
+}
+
+// readsSince is the t of WithReadsSince, zero if none.
+func readsSince(ctx context.Context) time.Time {
+	t, _ := ctx.Value(readsSinceKey{}).(time.Time)
+	return t
+}
+
+// lookupRecent returns a remembered read of key that started at or after since.
+func (c *coalescedClient) lookupRecent(key string, since time.Time) (sharedResult, bool) {
+	if since.IsZero() {
+		return sharedResult{}, false
+	}
+	c.recentMu.Lock()
+	defer c.recentMu.Unlock()
+	r, ok := c.recent[key]
+	if !ok || r.began.Before(since) || time.Since(r.began) > RecentReadTTL {
+		return sharedResult{}, false
+	}
+	return r.res, true
+}
+
+// remember keeps a successful read for RecentReadTTL; older entries are
+// dropped at most every RecentReadTTL/2, so memory stays bounded by the
+// distinct reads of about one minute.
+func (c *coalescedClient) remember(key string, began time.Time, res sharedResult) {
+	c.recentMu.Lock()
+	defer c.recentMu.Unlock()
+	now := time.Now()
+	if c.recent == nil {
+		c.recent, c.lastPrune = map[string]recentRead{}, now
+	}
+	if now.Sub(c.lastPrune) > RecentReadTTL/2 {
+		for k, r := range c.recent {
+			if now.Sub(r.began) > RecentReadTTL {
+				delete(c.recent, k)
+			}
+		}
+		c.lastPrune = now
+	}
+	if old, ok := c.recent[key]; !ok || old.began.Before(began) {
+		c.recent[key] = recentRead{began: began, res: res}
+	}
 }
 
 var (
@@ -108,18 +182,38 @@ func (c *coalescedClient) do(ctx context.Context, op string, arg any, call func(
 		// The API types always marshal; if one ever does not, do not share.
 		return call(ctx)
 	}
+	flight := op + "\x00" + string(key)
+	// Validate proves the credentials now; only reads may be answered
+	// from a call that has completed.
+	reusable := op != "Validate"
+	if reusable {
+		if res, ok := c.lookupRecent(flight, readsSince(ctx)); ok {
+			if c.onShared != nil {
+				c.onShared()
+			}
+			for _, msg := range res.warnings {
+				Warn(ctx, msg)
+			}
+			return res.val, nil
+		}
+	}
 	// started is written only by the call this caller started, before
 	// singleflight delivers its result on ch.
 	started := false
-	ch := c.group.DoChan(op+"\x00"+string(key), func() (any, error) {
+	ch := c.group.DoChan(flight, func() (any, error) {
 		started = true
+		began := time.Now()
 		// The shared call records warnings on a collector of its own, so
 		// that every caller, not only the first, reports them.
 		var w Warnings
 		callCtx, cancel := sharedContext(WithWarnings(ctx, &w))
 		defer cancel()
 		val, err := call(callCtx)
-		return sharedResult{val: val, warnings: w.List()}, err
+		res := sharedResult{val: val, warnings: w.List()}
+		if err == nil && reusable {
+			c.remember(flight, began, res)
+		}
+		return res, err
 	})
 	if c.joined != nil {
 		c.joined()

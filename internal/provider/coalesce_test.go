@@ -336,3 +336,67 @@ func (w *warningClient) GetSecret(ctx context.Context, ref esv1.ExternalSecretDa
 	Warn(ctx, "interpreted "+ref.Key)
 	return []byte("v"), nil
 }
+
+// A completed read answers a later caller only when that caller allows
+// reads from that time on (WithReadsSince); errors, Validate and callers
+// without a bound always reach the provider.
+func TestCoalesceReusesRecentReads(t *testing.T) {
+	ref := esv1.ExternalSecretDataRemoteRef{Key: "db"}
+	for _, tc := range []struct {
+		name      string
+		since     func(first time.Time) time.Time // zero: WithReadsSince not used
+		err       error
+		wantCalls int64
+	}{
+		{name: "no bound: only calls in flight are shared", since: func(time.Time) time.Time { return time.Time{} }, wantCalls: 2},
+		{name: "read started after the bound is reused", since: func(first time.Time) time.Time { return first.Add(-time.Second) }, wantCalls: 1},
+		{name: "read started before the bound is not", since: func(time.Time) time.Time { return time.Now().Add(time.Hour) }, wantCalls: 2},
+		{name: "an earlier bound accepts the read too", since: func(first time.Time) time.Time { return first.Add(-RecentReadTTL / 2) }, wantCalls: 1},
+		{name: "errors are not reused", since: func(first time.Time) time.Time { return first.Add(-time.Second) }, err: errors.New("boom"), wantCalls: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inner := &blockingClient{err: tc.err}
+			var shared atomic.Int64
+			c := coalesce(inner, func() { shared.Add(1) })
+			first := time.Now()
+			_, _ = c.GetSecret(WithReadsSince(t.Context(), first.Add(-time.Second)), ref)
+			ctx := t.Context()
+			if s := tc.since(first); !s.IsZero() {
+				ctx = WithReadsSince(ctx, s)
+			}
+			got, err := c.GetSecret(ctx, ref)
+			if calls := inner.calls.Load(); calls != tc.wantCalls {
+				t.Errorf("provider calls = %d, want %d", calls, tc.wantCalls)
+			}
+			if tc.err == nil && (err != nil || string(got) != "value-of-db@#") {
+				t.Errorf("second read = %q, %v", got, err)
+			}
+			if wantShared := 2 - tc.wantCalls; shared.Load() != wantShared {
+				t.Errorf("shared = %d, want %d", shared.Load(), wantShared)
+			}
+		})
+	}
+	t.Run("Validate is never answered from memory", func(t *testing.T) {
+		inner := &blockingClient{}
+		c := coalesce(inner, nil)
+		ctx := WithReadsSince(t.Context(), time.Now().Add(-time.Minute))
+		for range 2 {
+			if _, err := c.Validate(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if inner.calls.Load() != 2 {
+			t.Errorf("Validate calls = %d, want 2", inner.calls.Load())
+		}
+	})
+	t.Run("callers get their own copy", func(t *testing.T) {
+		c := coalesce(&blockingClient{}, nil)
+		ctx := WithReadsSince(t.Context(), time.Now().Add(-time.Minute))
+		a, _ := c.GetSecret(ctx, ref)
+		a[0] = 'X'
+		b, _ := c.GetSecret(ctx, ref)
+		if string(b) != "value-of-db@#" {
+			t.Errorf("a caller's change leaked into another's result: %q", b)
+		}
+	})
+}

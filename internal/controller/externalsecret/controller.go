@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	esv1 "github.com/secretbridge/secretbridge/api/v1"
+	"github.com/secretbridge/secretbridge/internal/provider"
 )
 
 // storeIndex indexes ExternalSecrets by the stores they read from
@@ -67,7 +68,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{RequeueAfter: decision.after, Priority: ptr.To(priorityRefresh)}, nil
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("Syncing", "why", decision.why)
-	out := r.sync(ctx, &es, live)
+	out := r.sync(provider.WithReadsSince(ctx, decision.readsSince), &es, live)
 	if errors.Is(out.err, errNamespaceTerminating) {
 		return reconcile.Result{}, nil
 	}

@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
+	"hash/fnv"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -30,6 +30,15 @@ type refreshDecision struct {
 	why string
 	// after is when to look again if sync is false; zero means only on a change.
 	after time.Duration
+	// readsSince is the earliest start of a provider read that the sync may
+	// reuse instead of calling the provider again (provider.WithReadsSince):
+	// a first sync accepts reads made after the object was created, a
+	// periodic refresh reads made within the jitter tolerance before it
+	// fell due, anything else (a change, a repair) only reads that start
+	// after this reconcile began. ExternalSecrets that read the same remote
+	// secret then share one provider call per refresh cycle, and no sync
+	// ever uses a value older than the event that caused it.
+	readsSince time.Time
 }
 
 // decideRefresh applies refreshPolicy, refreshInterval and syncWindows. A
@@ -39,15 +48,21 @@ func decideRefresh(es *esv1.ExternalSecret, target targetState, storeGeneration 
 	policy := es.Spec.RefreshPolicyOrDefault()
 	switch {
 	case es.Status.RefreshTime.IsZero():
-		return refreshDecision{sync: true, why: "first sync"}, nil
+		// creationTimestamp has one-second resolution: a read must start
+		// a second later to be known to follow the creation.
+		since := now
+		if !es.CreationTimestamp.IsZero() {
+			since = es.CreationTimestamp.Add(time.Second)
+		}
+		return refreshDecision{sync: true, why: "first sync", readsSince: since}, nil
 	// CreatedOnce never syncs again after its first success, not even for
 	// a changed spec; only a repair of the Secret (below) does.
 	case policy != esv1.RefreshPolicyCreatedOnce && es.Status.SyncedResourceVersion != syncedResourceVersion(es, storeGeneration):
-		return refreshDecision{sync: true, why: "spec, labels, annotations or store changed"}, nil
+		return refreshDecision{sync: true, why: "spec, labels, annotations or store changed", readsSince: now}, nil
 	case !target.exists && writesSecret(es):
-		return refreshDecision{sync: true, why: "target Secret missing"}, nil
+		return refreshDecision{sync: true, why: "target Secret missing", readsSince: now}, nil
 	case !target.intact && writesSecret(es):
-		return refreshDecision{sync: true, why: "target Secret modified outside secretbridge"}, nil
+		return refreshDecision{sync: true, why: "target Secret modified outside secretbridge", readsSince: now}, nil
 	}
 	interval := es.Spec.RefreshIntervalOrDefault()
 	if policy == esv1.RefreshPolicyCreatedOnce || policy == esv1.RefreshPolicyOnChange || interval <= 0 {
@@ -55,16 +70,16 @@ func decideRefresh(es *esv1.ExternalSecret, target targetState, storeGeneration 
 	}
 	due := es.Status.RefreshTime.Add(interval)
 	if now.Before(due) {
-		return refreshDecision{why: "refresh interval not elapsed", after: due.Sub(now) + jitter(interval)}, nil
+		return refreshDecision{why: "refresh interval not elapsed", after: due.Sub(now) + jitter(es, interval)}, nil
 	}
 	open, next, err := windowOpen(es.Spec.SyncWindows, now)
 	if err != nil {
 		return refreshDecision{}, err
 	}
 	if !open {
-		return refreshDecision{why: "outside the sync windows", after: next.Sub(now) + jitter(interval)}, nil
+		return refreshDecision{why: "outside the sync windows", after: next.Sub(now) + jitter(es, interval)}, nil
 	}
-	return refreshDecision{sync: true, why: "refresh interval elapsed"}, nil
+	return refreshDecision{sync: true, why: "refresh interval elapsed", readsSince: due.Add(-jitterLimit(interval))}, nil
 }
 
 // writesSecret reports whether the ExternalSecret maintains a Secret whose
@@ -73,14 +88,52 @@ func writesSecret(es *esv1.ExternalSecret) bool {
 	return es.Spec.TargetOrDefault().CreationPolicyOrDefault() != esv1.CreatePolicyNone
 }
 
-// jitter spreads periodic refreshes of objects created together: up to 5% of
-// the interval, at most one minute.
-func jitter(interval time.Duration) time.Duration {
-	limit := min(interval/20, time.Minute)
+// jitter spreads periodic refreshes of objects created together: up to 5%
+// of the interval, at most one minute. It is derived from what the object
+// reads (its store and remote keys), not drawn at random: ExternalSecrets
+// that read the same remote secrets stay due together, cycle after cycle,
+// and share one provider call (refreshDecision.readsSince), while objects
+// that read different secrets are spread. Random jitter would let them
+// drift apart a little more every cycle.
+func jitter(es *esv1.ExternalSecret, interval time.Duration) time.Duration {
+	limit := jitterLimit(interval)
 	if limit <= 0 {
 		return 0
 	}
-	return rand.N(limit)
+	return time.Duration(readsHash(es) % uint64(limit))
+}
+
+// readsHash hashes the store references and remote keys an ExternalSecret
+// reads, in order.
+func readsHash(es *esv1.ExternalSecret) uint64 {
+	h := fnv.New64a()
+	write := func(parts ...string) {
+		for _, p := range parts {
+			h.Write([]byte(p))
+			h.Write([]byte{0})
+		}
+	}
+	if ref := es.Spec.SecretStoreRef; ref != nil {
+		write(string(ref.KindOrDefault()), ref.Name)
+	}
+	for _, d := range es.Spec.Data {
+		if d.SourceRef != nil && d.SourceRef.SecretStoreRef != nil {
+			write(string(d.SourceRef.SecretStoreRef.KindOrDefault()), d.SourceRef.SecretStoreRef.Name)
+		}
+		write(d.RemoteRef.Key, d.RemoteRef.Version)
+	}
+	for _, d := range es.Spec.DataFrom {
+		if d.Extract != nil {
+			write(d.Extract.Key)
+		}
+	}
+	return h.Sum64()
+}
+
+// jitterLimit is the largest jitter of a refresh: 5% of the interval, at
+// most one minute (below provider.RecentReadTTL).
+func jitterLimit(interval time.Duration) time.Duration {
+	return min(interval/20, time.Minute)
 }
 
 // syncedResourceVersion identifies the object state a sync was made from:

@@ -1,6 +1,7 @@
 package externalsecret
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -131,3 +132,79 @@ func TestSyncWindowWithBadScheduleNamesTheField(t *testing.T) {
 }
 
 func at(t time.Time) *metav1.Time { mt := metav1.NewTime(t); return &mt }
+
+// A sync may reuse a provider read only if the read followed what caused
+// the sync: the creation for a first sync, the due time less the jitter
+// tolerance for a refresh, the reconcile itself for anything else.
+func TestDecideRefreshReadsSince(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	created := now.Add(-time.Hour)
+	ok := targetState{exists: true, intact: true}
+	newES := func() *esv1.ExternalSecret {
+		es := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Generation: 1, CreationTimestamp: metav1.NewTime(created)}}
+		es.Spec.RefreshInterval = &metav1.Duration{Duration: time.Hour}
+		return es
+	}
+	synced := func(last time.Time) *esv1.ExternalSecret {
+		es := newES()
+		es.Status.RefreshTime = at(last)
+		es.Status.SyncedResourceVersion = syncedResourceVersion(es, 1)
+		return es
+	}
+	changed := synced(now.Add(-time.Minute))
+	changed.Generation = 2
+	for _, tc := range []struct {
+		name   string
+		es     *esv1.ExternalSecret
+		target targetState
+		want   time.Time
+	}{
+		{"first sync: after the creation", newES(), targetState{}, created.Add(time.Second)},
+		{"refresh: from the due time less the jitter bound", synced(now.Add(-61 * time.Minute)), ok, now.Add(-time.Minute).Add(-time.Minute)},
+		{"changed spec: only new reads", changed, ok, now},
+		{"missing Secret: only new reads", synced(now.Add(-time.Minute)), targetState{}, now},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := decideRefresh(tc.es, tc.target, 1, now)
+			if err != nil || !d.sync {
+				t.Fatalf("decideRefresh = %+v, %v; want a sync", d, err)
+			}
+			if !d.readsSince.Equal(tc.want) {
+				t.Errorf("readsSince = %s, want %s", d.readsSince, tc.want)
+			}
+		})
+	}
+}
+
+// ExternalSecrets that read the same remote secrets get the same jitter,
+// so they stay due together; others are spread within the bound.
+func TestJitterFollowsWhatIsRead(t *testing.T) {
+	es := func(name, key string) *esv1.ExternalSecret {
+		e := &esv1.ExternalSecret{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		e.Spec.SecretStoreRef = &esv1.SecretStoreRef{Name: "vault"}
+		e.Spec.Data = []esv1.ExternalSecretData{
+			{SecretKey: "u", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: key, Property: "username"}},
+			{SecretKey: "p", RemoteRef: esv1.ExternalSecretDataRemoteRef{Key: key, Property: "password"}},
+		}
+		return e
+	}
+	interval := time.Hour
+	a, b := jitter(es("a", "db"), interval), jitter(es("b", "db"), interval)
+	if a != b {
+		t.Errorf("same keys, different jitter: %s and %s", a, b)
+	}
+	seen := map[time.Duration]bool{}
+	for i := range 20 {
+		j := jitter(es("x", fmt.Sprintf("key-%d", i)), interval)
+		if j < 0 || j >= jitterLimit(interval) {
+			t.Errorf("jitter %s outside [0, %s)", j, jitterLimit(interval))
+		}
+		seen[j] = true
+	}
+	if len(seen) < 15 {
+		t.Errorf("20 different keys got only %d different jitters", len(seen))
+	}
+	if jitter(es("a", "db"), 0) != 0 {
+		t.Errorf("no interval, yet a jitter")
+	}
+}

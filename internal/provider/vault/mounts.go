@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	esv1 "github.com/secretbridge/secretbridge/api/v1"
 	"github.com/secretbridge/secretbridge/internal/provider"
@@ -45,6 +46,12 @@ func (c *Client) lookupMount(ctx context.Context, path string) (mountLookup, err
 		}
 	}
 	c.mountsMu.Unlock()
+	if l, ok := knownMounts.find(c.mountScope(), path); ok {
+		c.mountsMu.Lock()
+		c.mounts[path] = l
+		c.mountsMu.Unlock()
+		return l, nil
+	}
 
 	// Concurrent first reads of one store share one lookup.
 	v, err, _ := c.mountCalls.Do(path, func() (any, error) {
@@ -65,9 +72,71 @@ func (c *Client) lookupMount(ctx context.Context, path string) (mountLookup, err
 		c.mountsMu.Lock()
 		c.mounts[path] = l
 		c.mountsMu.Unlock()
+		if l.kv {
+			knownMounts.add(c.mountScope(), l)
+		}
 		return l, nil
 	})
 	return v.(mountLookup), err
+}
+
+// mountScope names the Vault server and namespace whose mount table a
+// lookup describes.
+func (c *Client) mountScope() string {
+	ns := ""
+	if c.spec.Namespace != nil {
+		ns = *c.spec.Namespace
+	}
+	return c.server + "\x00" + ns
+}
+
+// knownMountTTL is how long a discovered KV mount is trusted by clients
+// other than the one that discovered it.
+const knownMountTTL = 10 * time.Minute
+
+// knownMounts shares discovered KV mounts between the clients of one Vault
+// server: a KV mount's path and version belong to the server's mount table,
+// not to a token, so the clients of a ClusterSecretStore (one per referent
+// namespace) need not each ask. Only positive answers are shared; what a
+// token cannot see stays per client.
+var knownMounts = &mountTable{byScope: map[string][]knownMount{}}
+
+type knownMount struct {
+	lookup mountLookup
+	seen   time.Time
+}
+
+// mountTable is a process-wide set of discovered KV mounts by scope.
+type mountTable struct {
+	mu      sync.Mutex
+	byScope map[string][]knownMount
+}
+
+// find returns the KV mount that path lies in, if one was discovered in
+// scope within knownMountTTL.
+func (t *mountTable) find(scope, path string) (mountLookup, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, m := range t.byScope[scope] {
+		if time.Since(m.seen) <= knownMountTTL && strings.HasPrefix(path+"/", m.lookup.mount.path) {
+			return m.lookup, true
+		}
+	}
+	return mountLookup{}, false
+}
+
+// add records a discovered KV mount, replacing an older record of it.
+func (t *mountTable) add(scope string, l mountLookup) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ms := t.byScope[scope]
+	for i := range ms {
+		if ms[i].lookup.mount.path == l.mount.path {
+			ms[i] = knownMount{lookup: l, seen: time.Now()}
+			return
+		}
+	}
+	t.byScope[scope] = append(ms, knownMount{lookup: l, seen: time.Now()})
 }
 
 // parseMount reads the data of a sys/internal/ui/mounts answer.

@@ -3,8 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -69,11 +67,7 @@ func noValues(t *testing.T, s string) {
 }
 
 // unique returns prefix plus random hex.
-func unique(prefix string) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
+var unique = testenv.Unique
 
 // create creates obj and fails the test on error.
 func create(t *testing.T, env *testenv.Env, obj client.Object) {

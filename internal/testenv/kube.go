@@ -107,3 +107,27 @@ func randomSuffix() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Unique returns prefix followed by 8 random hex characters, for names that
+// must not collide between the tests sharing one set of servers.
+func Unique(prefix string) string { return prefix + randomSuffix() }
+
+// Secret creates Secret ns/name holding data; it goes with its namespace.
+func (e *Env) Secret(t testing.TB, ns, name string, data map[string]string) {
+	t.Helper()
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, StringData: data}
+	if err := e.Client.Create(context.Background(), s); err != nil {
+		t.Fatalf("creating Secret %s/%s: %v", ns, name, err)
+	}
+}
+
+// MustContain fails the test (without stopping it) for each of subs that s
+// does not contain; what names s in the message.
+func MustContain(t testing.TB, what, s string, subs ...string) {
+	t.Helper()
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			t.Errorf("%s does not contain %q:\n%s", what, sub, s)
+		}
+	}
+}

@@ -1,31 +1,20 @@
 package aws
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"strings"
 	"testing"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	esv1 "github.com/secretbridge/secretbridge/api/v1"
 	"github.com/secretbridge/secretbridge/internal/provider"
 	"github.com/secretbridge/secretbridge/internal/provider/aws/awstest"
+	"github.com/secretbridge/secretbridge/internal/provider/providertest"
 	"github.com/secretbridge/secretbridge/internal/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 // unique returns prefix followed by 8 random hex characters.
-func unique(prefix string) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
+var unique = testenv.Unique
 
 // fixture is one test's AWS server, API server namespace and provider.
 type fixture struct {
@@ -49,13 +38,9 @@ func newFixture(t *testing.T) *fixture {
 	}
 }
 
-// createSecret creates a Secret in ns.
+// createSecret creates Secret ns/name holding data.
 func (f *fixture) createSecret(t *testing.T, ns, name string, data map[string]string) {
-	t.Helper()
-	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, StringData: data}
-	if err := f.env.Client.Create(t.Context(), s); err != nil {
-		t.Fatalf("creating Secret %s/%s: %v", ns, name, err)
-	}
+	f.env.Secret(t, ns, name, data)
 }
 
 // keysSecret puts creds in a new Secret in ns and returns a secretRef
@@ -93,30 +78,19 @@ func (f *fixture) staticSpec(t *testing.T, service esv1.AWSServiceType, policy a
 
 // namespacedStore returns a SecretStore in ns with spec.
 func namespacedStore(ns string, spec *esv1.AWSProvider) *esv1.SecretStore {
-	return &esv1.SecretStore{
-		ObjectMeta: metav1.ObjectMeta{Name: "aws", Namespace: ns, UID: types.UID(unique("uid-")), Generation: 1},
-		Spec:       esv1.SecretStoreSpec{Provider: esv1.SecretStoreProvider{AWS: spec}},
-	}
+	return providertest.SecretStore(ns, "aws", esv1.SecretStoreProvider{AWS: spec})
 }
 
 // clusterStore returns a ClusterSecretStore with spec.
 func clusterStore(spec *esv1.AWSProvider) *esv1.ClusterSecretStore {
-	return &esv1.ClusterSecretStore{
-		ObjectMeta: metav1.ObjectMeta{Name: unique("aws-"), UID: types.UID(unique("uid-")), Generation: 1},
-		Spec:       esv1.SecretStoreSpec{Provider: esv1.SecretStoreProvider{AWS: spec}},
-	}
+	return providertest.ClusterSecretStore("aws-", esv1.SecretStoreProvider{AWS: spec})
 }
 
 // client builds a client for store as used from namespace and closes it
 // when the test ends.
 func (f *fixture) client(t *testing.T, store provider.Store, namespace string) *Client {
 	t.Helper()
-	cl, err := f.p.NewClient(t.Context(), store, f.env.Client, namespace)
-	if err != nil {
-		t.Fatalf("NewClient: %v", err)
-	}
-	t.Cleanup(func() { _ = cl.Close(context.Background()) })
-	return cl.(*Client)
+	return providertest.NewClient(t, f.p, store, f.env.Client, namespace).(*Client)
 }
 
 // staticClient is client for a SecretStore with static keys of a user
@@ -133,12 +107,5 @@ func (f *fixture) staticClient(t *testing.T, service esv1.AWSServiceType, policy
 // ptr returns a pointer to v.
 func ptr[T any](v T) *T { return &v }
 
-// mustContain fails the test unless s contains every one of subs.
-func mustContain(t *testing.T, what, s string, subs ...string) {
-	t.Helper()
-	for _, sub := range subs {
-		if !strings.Contains(s, sub) {
-			t.Errorf("%s does not contain %q:\n%s", what, sub, s)
-		}
-	}
-}
+// mustContain fails the test for each of subs that s lacks.
+var mustContain = testenv.MustContain

@@ -1,31 +1,20 @@
 package azure
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"strings"
 	"testing"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	esv1 "github.com/secretbridge/secretbridge/api/v1"
 	"github.com/secretbridge/secretbridge/internal/provider"
 	"github.com/secretbridge/secretbridge/internal/provider/azure/azuretest"
+	"github.com/secretbridge/secretbridge/internal/provider/providertest"
 	"github.com/secretbridge/secretbridge/internal/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 // unique returns prefix followed by 8 random hex characters.
-func unique(prefix string) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
+var unique = testenv.Unique
 
 // fixture is one test's Azure server, vault, API server namespace and
 // provider.
@@ -64,13 +53,9 @@ func newFixtureWith(t *testing.T, opts azuretest.Options, rbac bool) *fixture {
 	}
 }
 
-// createSecret creates a Secret in ns.
+// createSecret creates Secret ns/name holding data.
 func (f *fixture) createSecret(t *testing.T, ns, name string, data map[string]string) {
-	t.Helper()
-	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, StringData: data}
-	if err := f.env.Client.Create(t.Context(), s); err != nil {
-		t.Fatalf("creating Secret %s/%s: %v", ns, name, err)
-	}
+	f.env.Secret(t, ns, name, data)
 }
 
 // secretApp registers an application with a client secret, grants it perms
@@ -95,30 +80,19 @@ func (f *fixture) secretApp(t *testing.T, ns string, perms ...azuretest.Permissi
 
 // namespacedStore returns a SecretStore in ns with spec.
 func namespacedStore(ns string, spec *esv1.AzureKVProvider) *esv1.SecretStore {
-	return &esv1.SecretStore{
-		ObjectMeta: metav1.ObjectMeta{Name: "azure", Namespace: ns, UID: types.UID(unique("uid-")), Generation: 1},
-		Spec:       esv1.SecretStoreSpec{Provider: esv1.SecretStoreProvider{AzureKV: spec}},
-	}
+	return providertest.SecretStore(ns, "azure", esv1.SecretStoreProvider{AzureKV: spec})
 }
 
 // clusterStore returns a ClusterSecretStore with spec.
 func clusterStore(spec *esv1.AzureKVProvider) *esv1.ClusterSecretStore {
-	return &esv1.ClusterSecretStore{
-		ObjectMeta: metav1.ObjectMeta{Name: unique("azure-"), UID: types.UID(unique("uid-")), Generation: 1},
-		Spec:       esv1.SecretStoreSpec{Provider: esv1.SecretStoreProvider{AzureKV: spec}},
-	}
+	return providertest.ClusterSecretStore("azure-", esv1.SecretStoreProvider{AzureKV: spec})
 }
 
 // client builds a client for store as used from namespace and closes it
 // when the test ends.
 func (f *fixture) client(t *testing.T, store provider.Store, namespace string) *Client {
 	t.Helper()
-	cl, err := f.p.NewClient(t.Context(), store, f.env.Client, namespace)
-	if err != nil {
-		t.Fatalf("NewClient: %v", err)
-	}
-	t.Cleanup(func() { _ = cl.Close(context.Background()) })
-	return cl.(*Client)
+	return providertest.NewClient(t, f.p, store, f.env.Client, namespace).(*Client)
 }
 
 // secretClient is client for a SecretStore whose application has perms.
@@ -131,12 +105,5 @@ func (f *fixture) secretClient(t *testing.T, perms ...azuretest.Permission) (*Cl
 // ptr returns a pointer to v.
 func ptr[T any](v T) *T { return &v }
 
-// mustContain fails the test unless s contains every one of subs.
-func mustContain(t *testing.T, what, s string, subs ...string) {
-	t.Helper()
-	for _, sub := range subs {
-		if !strings.Contains(s, sub) {
-			t.Errorf("%s does not contain %q:\n%s", what, sub, s)
-		}
-	}
-}
+// mustContain fails the test for each of subs that s lacks.
+var mustContain = testenv.MustContain

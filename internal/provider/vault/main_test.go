@@ -2,8 +2,6 @@ package vault
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -26,11 +24,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // unique returns prefix followed by 8 random hex characters, for Vault
 // mounts, roles and policies that must not collide between tests (one
 // Vault serves the whole package).
-func unique(prefix string) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
+var unique = testenv.Unique
 
 // recordedRequest is one request a recorder saw.
 type recordedRequest struct {

@@ -131,3 +131,13 @@ func MustContain(t testing.TB, what, s string, subs ...string) {
 		}
 	}
 }
+
+// rbacDenied matches the API server's authorization error for a
+// ServiceAccount, plain or JSON-escaped as in a controller's log.
+var rbacDenied = regexp.MustCompile(`forbidden: User \\?"system:serviceaccount:[^"\\]*\\?" cannot [a-z]+ resource[^\n]*`)
+
+// RBACDenials returns the authorization denials of a ServiceAccount found in
+// log, one per line. Other "forbidden" answers — a namespace being deleted
+// refuses new objects, which a cluster-wide controller meets whenever another
+// test's namespace goes away — say nothing about permissions and are left out.
+func RBACDenials(log string) []string { return rbacDenied.FindAllString(log, -1) }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -191,8 +190,8 @@ func (in *install) waitSynced(t *testing.T, env *testenv.Env) {
 	// Only authorization denials count: the controller watches the cluster
 	// and may meet other tests' terminating namespaces ("forbidden: unable
 	// to create new content"), which say nothing about the chart's RBAC.
-	if rbacDenied.MatchString(log) {
-		t.Errorf("the controller hit a permission error with the chart's RBAC:\n%s", strings.Join(rbacDenied.FindAllString(log, -1), "\n"))
+	if denied := testenv.RBACDenials(log); len(denied) > 0 {
+		t.Errorf("the controller hit a permission error with the chart's RBAC:\n%s", strings.Join(denied, "\n"))
 	}
 	if strings.Contains(log, seedValue) {
 		t.Errorf("the controller logged a secret value")
@@ -361,7 +360,3 @@ func (p *controllerProcess) log(t *testing.T) string {
 	}
 	return string(raw)
 }
-
-// rbacDenied matches the API server's authorization error for a
-// ServiceAccount, as it appears (JSON-escaped) in the controller's log.
-var rbacDenied = regexp.MustCompile(`forbidden: User \\?"system:serviceaccount:[^"\\]*\\?" cannot [a-z]+ resource[^\n]*`)

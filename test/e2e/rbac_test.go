@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -89,10 +88,7 @@ func TestBinaryRunsWithGeneratedRBAC(t *testing.T) {
 	// cannot <verb> resource …`. The controller watches the whole cluster, so
 	// it also sees other tests' namespaces being deleted, whose "forbidden:
 	// unable to create new content" answers are not about permissions.
-	if log := p.log(t); rbacDenied.MatchString(log) {
-		t.Errorf("the controller hit a permission error with the generated RBAC:\n%s", strings.Join(rbacDenied.FindAllString(log, -1), "\n"))
+	if denied := testenv.RBACDenials(p.log(t)); len(denied) > 0 {
+		t.Errorf("the controller hit a permission error with the generated RBAC:\n%s", strings.Join(denied, "\n"))
 	}
 }
-
-// rbacDenied matches the API server's authorization error for a ServiceAccount.
-var rbacDenied = regexp.MustCompile(`forbidden: User \\?"system:serviceaccount:[^"\\]*\\?" cannot [a-z]+ resource[^\n]*`)
